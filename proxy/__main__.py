@@ -1,0 +1,5 @@
+"""`python -m proxy` is `prospect-relay`."""
+
+from proxy.cli import main
+
+main()

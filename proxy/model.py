@@ -1,0 +1,241 @@
+"""Frozen value types shared by every layer (SMTP, service, engine, store, web).
+
+They carry no behaviour beyond formatting, so the compliance engine can take them as plain
+data and tests can build them directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+__all__ = [
+    "Action",
+    "Basis",
+    "ConsentMethod",
+    "ConsentState",
+    "Contact",
+    "Finding",
+    "ForwardResult",
+    "Kind",
+    "MessageFacts",
+    "RecipientDecision",
+    "RecipientFacts",
+    "RewritePlan",
+    "SmtpReply",
+    "SourceKind",
+    "Stage",
+    "Suppression",
+    "SuppressionOrigin",
+]
+
+
+class Action(StrEnum):
+    """What happens to one recipient; precedence TEMPFAIL > REJECT > REWRITE > FORWARD."""
+
+    FORWARD = "forward"
+    REWRITE = "rewrite"
+    REJECT = "reject"
+    TEMPFAIL = "tempfail"
+
+
+class Stage(StrEnum):
+    RCPT = "rcpt"  # rules that need only the envelope and the register
+    DATA = "data"  # rules that need the message (headers, campaign facts)
+
+
+class Kind(StrEnum):
+    B2C = "b2c"
+    B2B = "b2b"
+    GENERIC = "generic"
+
+
+class SourceKind(StrEnum):
+    DIRECT = "direct"
+    PARTNER = "partner"
+    BROKER = "broker"
+    PUBLIC = "public"
+    EVENT = "event"
+    SCRAPED = "scraped"
+    UNKNOWN = "unknown"
+
+
+class ConsentState(StrEnum):
+    GRANTED = "granted"
+    WITHDRAWN = "withdrawn"
+    NONE = "none"
+
+
+class ConsentMethod(StrEnum):
+    CHECKBOX = "checkbox"
+    DOUBLE_OPT_IN = "double-opt-in"
+    FORM = "form"
+    PRE_TICKED = "pre-ticked"
+    TERMS = "terms"
+
+
+class SuppressionOrigin(StrEnum):
+    ONE_CLICK = "one-click"  # RFC 8058 POST from a mailbox provider
+    PAGE = "page"  # the unsubscribe page's button
+    MAILTO = "mailto"
+    IMPORT = "import"
+    MANUAL = "manual"
+    COMPLAINT = "complaint"
+    OBJECTION = "objection"  # consent withdrawn / marketing refused in the register
+    ERASURE = "erasure"  # kept when a person's data was erased
+
+
+class Basis(StrEnum):
+    """The legal basis a forward relies on (logged and reported)."""
+
+    CONSENT = "consent"
+    SOFT_OPTIN = "soft-optin"
+    B2B_RELEVANCE = "b2b-relevance"
+    GENERIC_OPTOUT = "generic-optout"
+    REPERMISSION = "repermission"
+    TRANSACTIONAL = "transactional"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One person or mailbox of the register: every column of the contacts CSV."""
+
+    email: str
+    kind: Kind | None = None
+    country: str | None = None  # ISO 3166 alpha-2, upper case ("UK" accepted for GB)
+    source: str | None = None
+    source_kind: SourceKind | None = None
+    collected_at: date | None = None
+    consent: ConsentState = ConsentState.NONE
+    consent_at: date | None = None
+    consent_method: ConsentMethod | None = None
+    consent_proof: str | None = None
+    consent_controller: str | None = None
+    partner_named: bool | None = None
+    customer_of: tuple[str, ...] = ()  # product families bought
+    last_purchase: date | None = None
+    objection_offered: bool | None = None
+    marketing_refused: bool = False
+    job_function: str | None = None
+    last_interaction: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """One objection that matches an address (by its hash or by its domain)."""
+
+    scope: str  # "global", "controller:<id>", "national:<CC>"
+    origin: SuppressionOrigin
+    created_at: datetime
+    domain_wide: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientFacts:
+    """Everything the store knows about one envelope recipient."""
+
+    address: str  # as given in RCPT TO (normalised only for lookups)
+    contact: Contact | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    first_message_at: datetime | None = None  # the relay already sent the first-contact notice
+    repermission_at: datetime | None = None  # the one re-permission message was sent
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """What the message and its envelope say, read once at DATA (or at RCPT, partially)."""
+
+    mail_from: str  # envelope sender, "" for the null sender
+    client_ip: str
+    auth_user: str | None = None
+    from_address: str | None = None  # header From
+    subject: str = ""
+    campaign_id: str | None = None
+    product: str | None = None
+    category: str | None = None
+    targets: tuple[str, ...] = ()
+    source: str | None = None
+    partner_offers: bool = False
+    repermission: bool = False
+    visible_recipients: int = 0  # distinct addresses in To and Cc
+    signed_or_encrypted: bool = False
+    has_unsubscribe_link: bool = False
+    has_source_statement: bool = False
+    already_footed: bool = False  # carries the relay's marker from an earlier pass
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule's verdict on one recipient."""
+
+    rule: str  # stable rule ID from RULES.md, e.g. "b2c-no-consent"
+    action: Action
+    reason: str  # human-readable, safe to put in an SMTP reply
+    reason_code: str = ""  # namespaced detail, e.g. "consent.pre-ticked"
+
+
+@dataclass(frozen=True, slots=True)
+class RewritePlan:
+    """What the mime layer must add for one recipient; decided by the engine."""
+
+    language: str  # footer template key, e.g. "fr"
+    controller: str  # controller id in the policy
+    source: str  # data source text shown to the recipient
+    first_contact_notice: bool = False
+    footer: bool = True
+    list_unsubscribe: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientDecision:
+    address: str
+    action: Action
+    stage: Stage
+    basis: Basis = Basis.NONE
+    findings: tuple[Finding, ...] = ()  # every hit, in rule order
+    rewrite: RewritePlan | None = None
+    facts: dict[str, str] = field(default_factory=dict)  # the facts used, for explain/log
+    record_first_message: bool = False
+    record_repermission: bool = False
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(finding.rule for finding in self.findings)
+
+    @property
+    def deciding(self) -> Finding | None:
+        """The finding that set the action (first reject/tempfail), for the SMTP reply."""
+        for finding in self.findings:
+            if finding.action is self.action:
+                return finding
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpReply:
+    code: int
+    enhanced: str  # RFC 3463, e.g. "5.7.1"
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.enhanced} {self.text}"
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.code >= 500
+
+    @property
+    def is_temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardResult:
+    """The upstream's (or outbox's) answer for one delivery attempt."""
+
+    reply: SmtpReply  # overall: 250 when at least one recipient was accepted
+    accepted: tuple[str, ...] = ()
+    refused: dict[str, SmtpReply] = field(default_factory=dict)
+    upstream: str = ""  # "host:port" or "outbox"

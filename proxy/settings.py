@@ -1,0 +1,249 @@
+"""Relay settings: a TOML file overridden by PROSPECT_RELAY_<SECTION>__<KEY> variables.
+
+Settings are plain data, built once by `load_settings` and injected; nothing reads them
+from a global. Validation errors become one `ConfigError` line per problem, naming the file
+and the dotted key, so an operator can fix a typo without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from proxy.errors import ConfigError, ConfigProblem
+
+__all__ = [
+    "DEFAULT_CONFIG_FILE",
+    "AuditSettings",
+    "DatabaseSettings",
+    "DkimSettings",
+    "LogFormat",
+    "LogSettings",
+    "OutboxSettings",
+    "PolicyMode",
+    "PolicySettings",
+    "RecipientLogging",
+    "SecuritySettings",
+    "Settings",
+    "SmtpSettings",
+    "UnsubscribeSettings",
+    "UpstreamSettings",
+    "UpstreamTls",
+    "WebSettings",
+    "load_settings",
+]
+
+DEFAULT_CONFIG_FILE = Path("config/relay.toml")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class UpstreamTls(StrEnum):
+    NONE = "none"
+    STARTTLS = "starttls"
+    TLS = "tls"
+
+
+class PolicyMode(StrEnum):
+    ENFORCE = "enforce"
+    MONITOR = "monitor"
+
+
+class LogFormat(StrEnum):
+    JSON = "json"
+    TEXT = "text"
+    AUTO = "auto"  # text on a terminal, JSON otherwise
+
+
+class RecipientLogging(StrEnum):
+    MASK = "mask"  # j***@example.com
+    HASH = "hash"  # keyed hash, joinable with the suppression list and audit records
+    CLEAR = "clear"  # only for debugging on a test system
+
+
+class SmtpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(2525, ge=0, le=65535)
+    hostname: str = Field("prospect-relay.localdomain", min_length=1)
+    max_message_size: int = Field(26_214_400, ge=1024)
+    max_recipients: int = Field(100, ge=1)
+    max_connections: int = Field(200, ge=1)
+    idle_timeout: float = Field(300.0, gt=0)
+    shutdown_grace: float = Field(30.0, ge=0)
+    allowed_networks: tuple[IPNetwork, ...] = (
+        ipaddress.IPv4Network("127.0.0.0/8"),
+        ipaddress.IPv6Network("::1/128"),
+    )
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # username -> password hash (`prospect-relay hash-password`); AUTH is offered only after TLS.
+    users: dict[str, SecretStr] = Field(default_factory=dict)
+    # Senders that may receive delivery status notifications for refusals SMTP could not
+    # report (authenticated users always may); see README "Mixed outcomes".
+    send_dsn: bool = True
+
+    @field_validator("tls_key")
+    @classmethod
+    def _key_needs_cert(cls, value: Path | None, info: Any) -> Path | None:
+        if (value is None) != (info.data.get("tls_cert") is None):
+            raise ValueError("tls_cert and tls_key must be set together")
+        return value
+
+
+class UpstreamSettings(_Section):
+    host: str | None = None  # None: deliver into the outbox instead
+    port: int = Field(25, ge=1, le=65535)
+    tls: UpstreamTls = UpstreamTls.NONE
+    username: str | None = None
+    password: SecretStr | None = None
+    timeout: float = Field(30.0, gt=0)
+    pool_size: int = Field(4, ge=1, le=64)
+    local_hostname: str | None = None  # EHLO name; defaults to smtp.hostname
+    ca_file: Path | None = None
+    verify_tls: bool = True
+
+
+class OutboxSettings(_Section):
+    path: Path = Path("var/outbox")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///var/prospect-relay.db"
+    pool_size: int = Field(5, ge=1)
+    timeout: float = Field(5.0, gt=0)  # per fact lookup; beyond it the relay answers 451
+
+
+class WebSettings(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8025, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8025"
+    rate_limit_per_minute: int = Field(60, ge=1)
+
+
+class PolicySettings(_Section):
+    file: Path = Path("config/policy.toml")
+    mode: PolicyMode | None = None  # overrides the policy file's own `mode` when set
+
+
+class LogSettings(_Section):
+    level: str = "INFO"
+    format: LogFormat = LogFormat.AUTO
+    file: Path | None = None
+    recipients: RecipientLogging = RecipientLogging.MASK
+
+
+class SecuritySettings(_Section):
+    # HMAC key for suppression hashes and unsubscribe tokens. When unset, `serve` creates a
+    # random key in `secret_file` on first start so hashes stay stable across restarts.
+    secret_key: SecretStr | None = None
+    secret_file: Path = Path("var/secret.key")
+    # Extra keys that still verify unsubscribe tokens (rotation: the secret_key signs).
+    previous_token_keys: tuple[SecretStr, ...] = ()
+    token_max_age_days: int = Field(3 * 365, ge=1)
+
+
+class UnsubscribeSettings(_Section):
+    mailto_local_part: str = "unsubscribe"
+    mailto_domain: str | None = None  # defaults to smtp.hostname
+
+
+class DkimSettings(_Section):
+    domain: str | None = None
+    selector: str | None = None
+    private_key_file: Path | None = None
+    headers: tuple[str, ...] = (
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "MIME-Version",
+        "Content-Type",
+    )
+
+
+class AuditSettings(_Section):
+    retention_days: int = Field(3 * 365, ge=1)
+    instance: str = "relay-1"
+
+
+class Settings(BaseSettings):
+    """Every setting of the relay; one frozen object per process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PROSPECT_RELAY_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    smtp: SmtpSettings = SmtpSettings()
+    upstream: UpstreamSettings = UpstreamSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    policy: PolicySettings = PolicySettings()
+    log: LogSettings = LogSettings()
+    security: SecuritySettings = SecuritySettings()
+    unsubscribe: UnsubscribeSettings = UnsubscribeSettings()
+    dkim: DkimSettings = DkimSettings()
+    audit: AuditSettings = AuditSettings()
+
+
+def load_settings(config_file: Path | None = None) -> Settings:
+    """Build the settings from `config_file` (or config/relay.toml if present) and env.
+
+    Raises ConfigError listing every problem at once.
+    """
+    path = config_file
+    if path is None and DEFAULT_CONFIG_FILE.is_file():
+        path = DEFAULT_CONFIG_FILE
+    source_name = str(path) if path is not None else "environment"
+    if path is not None and not path.is_file():
+        raise ConfigError([ConfigProblem(str(path), "", "file not found")])
+
+    class _FileSettings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if path is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+            return tuple(sources)
+
+    try:
+        loaded = _FileSettings()
+    except ValidationError as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    source_name, ".".join(str(part) for part in err["loc"]), err["msg"]
+                )
+                for err in exc.errors()
+            ]
+        ) from None
+    except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
+        raise ConfigError([ConfigProblem(source_name, "", str(exc))]) from None
+    return loaded

@@ -186,6 +186,7 @@ class RewritePlan:
     first_contact_notice: bool = False
     footer: bool = True
     list_unsubscribe: bool = True
+    split_recipients: bool = False  # To/Cc rewritten to show only this recipient
 
 
 @dataclass(frozen=True, slots=True)

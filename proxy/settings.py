@@ -132,6 +132,8 @@ class WebSettings(_Section):
     port: int = Field(8025, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8025"
     rate_limit_per_minute: int = Field(60, ge=1)
+    # Reverse proxies whose X-Forwarded-For is believed (for per-client rate limits).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
 class PolicySettings(_Section):

@@ -1,7 +1,602 @@
-"""Commands of this area (filled in by its owner)."""
+"""Register commands: db, contacts, consent, suppress, forget. Parse, call the store, print."""
 
 from __future__ import annotations
 
-import click
+import asyncio
+import csv
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from proxy.errors import RelayError
+from proxy.model import ConsentMethod, ConsentState, Contact, Suppression, SuppressionOrigin
+from proxy.secrets import load_or_create_secret
+from proxy.settings import Settings, load_settings
+from proxy.store import Store, create_engine, normalise_scope, schema_status, upgrade
+from proxy.store.contacts_csv import RowError, check_email
+from proxy.store.importer import ImportSummary, import_contacts
+from proxy.store.suppression_csv import EXPORT_HEADER, read_suppression_csv
+
+__all__ = ["COMMANDS"]
+
+T = TypeVar("T")
+_IMPORT_BATCH = 50_000
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Settings file (default: config/relay.toml when present).",
+)
+
+
+def _run(work: Callable[[Settings], Awaitable[T]], config_file: Path | None) -> T:
+    """Load settings, run the coroutine; any expected failure becomes one line, exit 1."""
+    try:
+        settings = load_settings(config_file)
+        return asyncio.run(work(settings))
+    except RelayError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:  # a file named on the command line
+        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+
+
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
+    """A Store on an up-to-date schema (else: say which command fixes it)."""
+    status = await schema_status(settings.database)
+    if not status.is_current:
+        raise click.ClickException(
+            f"the database schema is at revision {status.current or '(empty)'}, this version "
+            f"needs {status.head}: run `prospect-relay db upgrade`"
+        )
+    key = load_or_create_secret(settings.security)
+    engine = create_engine(settings.database)
+    try:
+        yield Store(engine, key, timeout=settings.database.timeout)
+    finally:
+        await engine.dispose()
+
+
+def _address(value: str) -> str:
+    try:
+        return check_email(value)
+    except RowError as exc:
+        raise click.BadParameter(str(exc).removeprefix("email: ")) from None
+
+
+def _address_arg(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _address(value)
+
+
+def _scope_opt(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalise_scope(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+scope_option = click.option(
+    "--scope",
+    default="global",
+    callback=_scope_opt,
+    show_default=True,
+    help="'global', 'controller:<id>' (one sender or brand) or 'national:<CC>'.",
+)
+
+
+def _describe(entry: Suppression) -> str:
+    what = "domain" if entry.domain_wide else "address"
+    return (
+        f"{what} suppressed, scope {entry.scope}, origin {entry.origin.value}, "
+        f"since {entry.created_at:%Y-%m-%d}"
+    )
+
+
+# -- db ------------------------------------------------------------------------------------
+
+
+@click.group("db")
+def db() -> None:
+    """Database schema (Alembic migrations shipped in the package)."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_file: Path | None) -> None:
+    """Create or migrate the schema to this version (safe to run again)."""
+
+    async def work(settings: Settings) -> None:
+        before = await schema_status(settings.database)
+        after = await upgrade(settings.database)
+        if before.current == after.current:
+            click.echo(f"database schema is up to date (revision {after.current})")
+        else:
+            click.echo(
+                f"database schema upgraded from {before.current or '(empty)'} "
+                f"to revision {after.current}"
+            )
+
+    _run(work, config_file)
+
+
+@db.command("status")
+@config_option
+def db_status(config_file: Path | None) -> None:
+    """Show the schema revision; exit status 1 when `db upgrade` is needed."""
+
+    async def work(settings: Settings) -> bool:
+        status = await schema_status(settings.database)
+        click.echo(f"database revision: {status.current or '(empty)'}")
+        click.echo(f"code revision:     {status.head}")
+        click.echo("up to date" if status.is_current else "behind: run `prospect-relay db upgrade`")
+        return status.is_current
+
+    if not _run(work, config_file):
+        sys.exit(1)
+
+
+# -- contacts ------------------------------------------------------------------------------
+
+
+@click.group("contacts")
+def contacts() -> None:
+    """The contacts register (clear-text addresses live only here)."""
+
+
+@contextmanager
+def _progress(handle: TextIO, console: Console) -> Iterator[Callable[[], None] | None]:
+    """A progress bar over the file's bytes, on a terminal only."""
+    if not console.is_terminal:
+        yield None
+        return
+    size = max(os.fstat(handle.fileno()).st_size, 1)
+    columns = (TextColumn("importing"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"))
+    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("import", total=size)
+        yield lambda: bar.update(task, completed=handle.buffer.tell())
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@config_option
+def contacts_import(file: Path, config_file: Path | None) -> None:
+    """Import the contacts CSV FILE (header row; only `email` is required).
+
+    Bad rows are reported with their line number and skipped; good rows are imported.
+    Exit status 1 when any row was rejected. Importing never lifts a suppression.
+    """
+    console = Console(stderr=True, highlight=False)
+
+    async def work(settings: Settings) -> ImportSummary:
+        async with _store(settings) as store:
+
+            def on_error(line: int, reason: str) -> None:
+                console.print(f"{file}:{line}: {reason}", markup=False, soft_wrap=True)
+
+            with (
+                file.open(newline="", encoding="utf-8-sig") as lines,
+                _progress(lines, console) as on_progress,
+            ):
+                return await import_contacts(
+                    store, lines, on_error=on_error, on_progress=on_progress
+                )
+
+    try:
+        summary = _run(work, config_file)
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason})") from None
+    click.echo(
+        f"{summary.rows_read:,} rows read: {summary.inserted:,} inserted, "
+        f"{summary.updated:,} updated, {summary.rejected:,} rejected; "
+        f"{summary.suppressions_created:,} suppressions created"
+    )
+    if summary.rejected:
+        sys.exit(1)
+
+
+_CONTACT_LABELS = {
+    "kind": "kind",
+    "country": "country",
+    "source": "data source",
+    "source_kind": "source kind",
+    "collected_at": "collected",
+    "consent": "consent",
+    "consent_at": "consent date",
+    "consent_method": "consent method",
+    "consent_proof": "consent proof",
+    "consent_controller": "consent controller",
+    "partner_named": "partner named",
+    "customer_of": "customer of",
+    "last_purchase": "last purchase",
+    "objection_offered": "objection offered",
+    "marketing_refused": "marketing refused",
+    "job_function": "job function",
+    "last_interaction": "last interaction",
+}
+
+
+def _show_value(value: Any) -> str | None:
+    if value is None or value == ():
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, tuple):
+        return "; ".join(value)
+    return str(value)
+
+
+def _contact_lines(contact: Contact) -> Iterator[str]:
+    for name, label in _CONTACT_LABELS.items():
+        shown = _show_value(getattr(contact, name))
+        if shown is not None:
+            yield f"  {label + ':':<20}{shown}"
+
+
+@contacts.command("show")
+@click.argument("address", callback=_address_arg)
+@config_option
+def contacts_show(address: str, config_file: Path | None) -> None:
+    """Show ADDRESS's register entry, send records and suppression status."""
+
+    async def work(settings: Settings) -> None:
+        async with _store(settings) as store:
+            facts = (await store.load_recipient_facts([address]))[address]
+        click.echo(address)
+        if facts.contact is None:
+            click.echo("  not in the register")
+        else:
+            for line in _contact_lines(facts.contact):
+                click.echo(line)
+        if facts.first_message_at is not None:
+            click.echo(f"  {'first message:':<20}{facts.first_message_at:%Y-%m-%d %H:%M} UTC")
+        if facts.repermission_at is not None:
+            click.echo(f"  {'re-permission sent:':<20}{facts.repermission_at:%Y-%m-%d %H:%M} UTC")
+        if not facts.suppressions:
+            click.echo(f"  {'suppressed:':<20}no")
+        for entry in facts.suppressions:
+            click.echo(f"  {'suppressed:':<20}{_describe(entry)}")
+
+    _run(work, config_file)
+
+
+# -- consent -------------------------------------------------------------------------------
+
+
+@click.group("consent")
+def consent() -> None:
+    """Record a consent given or withdrawn."""
+
+
+at_option = click.option(
+    "--at",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Date of the consent or withdrawal (YYYY-MM-DD; default today).",
+)
+
+
+@consent.command("grant")
+@click.argument("address", callback=_address_arg)
+@click.option(
+    "--method",
+    type=click.Choice([method.value for method in ConsentMethod]),
+    required=True,
+    help="How the consent was collected.",
+)
+@click.option("--proof", default=None, help="Where the proof is kept (form id, log reference).")
+@click.option("--controller", default=None, help="The controller the consent was given to.")
+@at_option
+@config_option
+def consent_grant(
+    address: str,
+    method: str,
+    proof: str | None,
+    controller: str | None,
+    at: Any,
+    config_file: Path | None,
+) -> None:
+    """Record that ADDRESS consented (creates the contact if needed).
+
+    A consent never lifts a suppression: use `suppress remove` for that, deliberately.
+    """
+
+    async def work(settings: Settings) -> list[Suppression]:
+        async with _store(settings) as store:
+            await store.set_consent(
+                address,
+                ConsentState.GRANTED,
+                method=ConsentMethod(method),
+                proof=proof,
+                controller=controller,
+                at=_day(at),
+            )
+            return await store.is_suppressed(address)
+
+    still = _run(work, config_file)
+    click.echo(f"consent recorded for {address}")
+    for entry in still:
+        click.echo(f"note: still {_describe(entry)} (lift it with `suppress remove`)")
+
+
+@consent.command("withdraw")
+@click.argument("address", callback=_address_arg)
+@at_option
+@config_option
+def consent_withdraw(address: str, at: Any, config_file: Path | None) -> None:
+    """Record that ADDRESS withdrew consent; the address is suppressed (origin objection)."""
+
+    async def work(settings: Settings) -> tuple[Contact | None, bool]:
+        async with _store(settings) as store:
+            return await store.set_consent(address, ConsentState.WITHDRAWN, at=_day(at))
+
+    contact, created = _run(work, config_file)
+    click.echo(
+        f"consent withdrawn for {address}"
+        + ("" if contact is not None else " (not in the register)")
+        + ("; suppression added" if created else "; already suppressed")
+    )
+
+
+def _day(value: Any) -> date | None:
+    return None if value is None else value.date()
+
+
+# -- suppress ------------------------------------------------------------------------------
+
+
+@click.group("suppress")
+def suppress() -> None:
+    """The suppression list (keyed hashes only; no clear-text address is stored)."""
+
+
+def _target(address: str | None, domain: str | None, hashed: str | None) -> dict[str, str]:
+    given = {
+        name: value
+        for name, value in (("address", address), ("domain", domain), ("sha256", hashed))
+        if value
+    }
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of ADDRESS, --domain or --sha256")
+    if "domain" in given:
+        domain_value = given["domain"].strip().lstrip("@")
+        if "@" in domain_value or "." not in domain_value:
+            raise click.BadParameter(f"not a domain: {given['domain']!r}", param_hint="--domain")
+        given["domain"] = domain_value
+    return given
+
+
+target_options = [
+    click.argument("address", required=False, callback=_address_arg),
+    click.option("--domain", default=None, help="The whole domain (a company that objected)."),
+    click.option("--sha256", "hashed", default=None, help="A plain SHA-256 hex of an address."),
+]
+
+
+def _with_targets(function: Callable[..., None]) -> Callable[..., None]:
+    for decorator in reversed(target_options):
+        function = decorator(function)
+    return function
+
+
+@suppress.command("add")
+@_with_targets
+@scope_option
+@click.option(
+    "--origin",
+    type=click.Choice([origin.value for origin in SuppressionOrigin]),
+    default=SuppressionOrigin.MANUAL.value,
+    show_default=True,
+)
+@config_option
+def suppress_add(
+    address: str | None,
+    domain: str | None,
+    hashed: str | None,
+    scope: str,
+    origin: str,
+    config_file: Path | None,
+) -> None:
+    """Suppress ADDRESS (or --domain / --sha256) in a scope."""
+    target = _target(address, domain, hashed)
+
+    async def work(settings: Settings) -> bool:
+        async with _store(settings) as store:
+            return await store.add_suppression(
+                **target, scope=scope, origin=SuppressionOrigin(origin)
+            )
+
+    try:
+        created = _run(work, config_file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    what = next(iter(target.values()))
+    click.echo(f"{what}: {'suppressed' if created else 'already suppressed'} ({scope})")
+
+
+@suppress.command("remove")
+@_with_targets
+@scope_option
+@click.option("--all-scopes", is_flag=True, help="Remove it from every scope.")
+@config_option
+def suppress_remove(
+    address: str | None,
+    domain: str | None,
+    hashed: str | None,
+    scope: str,
+    all_scopes: bool,
+    config_file: Path | None,
+) -> None:
+    """Lift the suppression of ADDRESS (or --domain / --sha256); exit 1 if none was found."""
+    target = _target(address, domain, hashed)
+
+    async def work(settings: Settings) -> int:
+        async with _store(settings) as store:
+            return await store.remove_suppression(**target, scope=None if all_scopes else scope)
+
+    try:
+        removed = _run(work, config_file)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    what = next(iter(target.values()))
+    if not removed:
+        raise click.ClickException(f"{what}: no suppression found")
+    click.echo(f"{what}: {removed} suppression(s) removed")
+
+
+@suppress.command("check")
+@click.argument("address", required=False, callback=_address_arg)
+@click.option("--domain", default=None, help="Check a domain-wide suppression.")
+@click.option("--scope", default=None, callback=_scope_opt, help="Only this scope.")
+@config_option
+def suppress_check(
+    address: str | None, domain: str | None, scope: str | None, config_file: Path | None
+) -> None:
+    """Is ADDRESS (or --domain) suppressed? Exit status 0 if it is, 1 if not."""
+    target = _target(address, domain, None)
+
+    async def work(settings: Settings) -> list[Suppression]:
+        async with _store(settings) as store:
+            if address is not None:
+                return await store.is_suppressed(address, scope)
+            return await store.is_domain_suppressed(target["domain"], scope)
+
+    found = _run(work, config_file)
+    what = next(iter(target.values()))
+    if not found:
+        click.echo(f"{what}: not suppressed")
+        sys.exit(1)
+    for entry in found:
+        click.echo(f"{what}: {_describe(entry)}")
+
+
+@suppress.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@scope_option
+@click.option(
+    "--origin",
+    type=click.Choice([origin.value for origin in SuppressionOrigin]),
+    default=SuppressionOrigin.IMPORT.value,
+    show_default=True,
+)
+@config_option
+def suppress_import(file: Path, scope: str, origin: str, config_file: Path | None) -> None:
+    """Import a list of addresses or SHA-256 hashes (another tool's opt-outs) from FILE.
+
+    One value per row, header optional (a column named email/address/sha256/hash is used);
+    a file written by `suppress export` is imported with its own scopes and dates.
+    Exit status 1 when any row was rejected.
+    """
+    rejected = 0
+
+    def on_error(line: int, reason: str) -> None:
+        nonlocal rejected
+        rejected += 1
+        click.echo(f"{file}:{line}: {reason}", err=True)
+
+    async def work(settings: Settings) -> tuple[int, int]:
+        read = created = 0
+        async with _store(settings) as store:
+            key = load_or_create_secret(settings.security)
+            with file.open(newline="", encoding="utf-8-sig") as lines:
+                batch = []
+                entries = read_suppression_csv(
+                    lines, key=key, scope=scope, origin=SuppressionOrigin(origin), on_error=on_error
+                )
+                for entry in entries:
+                    read += 1
+                    batch.append(entry)
+                    if len(batch) >= _IMPORT_BATCH:
+                        created += await store.import_suppressions(batch)
+                        batch.clear()
+                created += await store.import_suppressions(batch)
+        return read, created
+
+    try:
+        read, created = _run(work, config_file)
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason})") from None
+    click.echo(
+        f"{read + rejected:,} rows read: {created:,} suppressions added, "
+        f"{read - created:,} already listed, {rejected:,} rejected"
+    )
+    if rejected:
+        sys.exit(1)
+
+
+@suppress.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), default="-")
+@config_option
+def suppress_export(file: Path, config_file: Path | None) -> None:
+    """Write the list (hash, kind, scope, origin, date) as CSV to FILE (default stdout)."""
+    to_stdout = str(file) == "-"
+
+    async def work(settings: Settings) -> int:
+        count = 0
+        opened: AbstractContextManager[Any] = (
+            nullcontext(click.get_text_stream("stdout"))
+            if to_stdout
+            else file.open("w", newline="", encoding="utf-8")
+        )
+        async with _store(settings) as store:
+            with opened as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                writer.writerow(EXPORT_HEADER)
+                async for entry in store.export_suppressions():
+                    writer.writerow(
+                        (
+                            entry.hash,
+                            entry.kind,
+                            entry.scope,
+                            entry.origin.value,
+                            entry.created_at.isoformat(),
+                        )
+                    )
+                    count += 1
+        return count
+
+    count = _run(work, config_file)
+    if not to_stdout:
+        click.echo(f"{count:,} suppressions written to {file}")
+
+
+# -- forget --------------------------------------------------------------------------------
+
+
+@click.command("forget")
+@click.argument("address", callback=_address_arg)
+@config_option
+def forget(address: str, config_file: Path | None) -> None:
+    """Erase ADDRESS's data from the register; keep (or add) its suppression hash."""
+
+    async def work(settings: Settings) -> Any:
+        async with _store(settings) as store:
+            return await store.forget(address)
+
+    result = _run(work, config_file)
+    click.echo(
+        f"{address}: "
+        + ("register entry erased" if result.contact_deleted else "not in the register")
+    )
+    if result.sends_deleted:
+        click.echo("send records erased")
+    click.echo(
+        "suppression added (origin erasure)"
+        if result.suppression_created
+        else "suppression kept (it was already suppressed)"
+    )
+
+
+COMMANDS: list[click.Command] = [db, contacts, consent, suppress, forget]

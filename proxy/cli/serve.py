@@ -1,7 +1,144 @@
-"""Commands of this area (filled in by its owner)."""
+"""`serve`, `check-config` and `hash-password`: start the relay and check its settings."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from proxy.app import RelayApp, build_authenticator, build_tls_context
+from proxy.audit import configure_logging
+from proxy.errors import ConfigError, ConfigProblem
+from proxy.settings import Settings, load_settings
+from proxy.smtp.auth import PasswordHash, hash_password
+
+__all__ = ["COMMANDS", "check_settings", "render_settings"]
+
+_CONFIG_OPTION = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Settings file (default: config/relay.toml when present, else built-in defaults).",
+)
+
+
+def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
+    """Problems pydantic cannot see: password hashes, TLS files, log level."""
+    problems: list[ConfigProblem] = []
+    for name, secret in settings.smtp.users.items():
+        try:
+            PasswordHash.parse(secret.get_secret_value())
+        except ValueError as exc:
+            problems.append(ConfigProblem(source, f"smtp.users.{name}", str(exc)))
+    try:
+        build_tls_context(settings)
+    except ConfigError as exc:
+        problems.extend(
+            ConfigProblem(source, p.key, f"cannot load certificate/key: {p.message}")
+            for p in exc.problems
+        )
+    if not isinstance(logging.getLevelName(settings.log.level.upper()), int):
+        problems.append(
+            ConfigProblem(source, "log.level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        )
+    if settings.smtp.users and settings.smtp.tls_cert is None:
+        problems.append(
+            ConfigProblem(
+                source, "smtp.users", "AUTH is offered only after STARTTLS: set smtp.tls_cert/key"
+            )
+        )
+    return problems
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return (
+            "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def render_settings(settings: Settings) -> str:
+    """The effective configuration as TOML, secrets shown as `**********`."""
+    lines: list[str] = []
+    for section, values in settings.model_dump(mode="json").items():
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if value is None:
+                lines.append(f"# {key} = (not set)")
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _load(config_file: Path | None) -> tuple[Settings | None, list[ConfigProblem]]:
+    try:
+        settings = load_settings(config_file)
+    except ConfigError as exc:
+        return None, exc.problems
+    source = str(config_file) if config_file else "settings"
+    return settings, check_settings(settings, source)
+
+
+def _fail(problems: list[ConfigProblem]) -> None:
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    raise SystemExit(2)
+
+
+@click.command("serve")
+@_CONFIG_OPTION
+def serve(config_file: Path | None) -> None:
+    """Start the SMTP relay (and its web endpoints) until SIGTERM/SIGINT; SIGHUP reloads."""
+    settings, problems = _load(config_file)
+    if problems or settings is None:
+        _fail(problems)
+        return
+    configure_logging(settings.log)
+    try:
+        build_authenticator(settings)
+        code = RelayApp(settings).run()
+    except ConfigError as exc:
+        _fail(exc.problems)
+        return
+    except OSError as exc:
+        click.echo(f"error: cannot start: {exc.strerror or exc}", err=True)
+        raise SystemExit(1) from None
+    raise SystemExit(code)
+
+
+@click.command("check-config")
+@_CONFIG_OPTION
+def check_config(config_file: Path | None) -> None:
+    """Validate the settings and print the effective configuration (secrets masked)."""
+    settings, problems = _load(config_file)
+    if problems or settings is None:
+        _fail(problems)
+        return
+    click.echo(render_settings(settings), nl=False)
+    click.echo("# configuration is valid", err=True)
+
+
+@click.command("hash-password")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def hash_password_command(password_stdin: bool) -> None:
+    """Print a password hash for `[smtp.users]` (scrypt; see proxy/smtp/auth.py)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        click.echo("error: empty password", err=True)
+        raise SystemExit(2)
+    click.echo(hash_password(password))
+
+
+COMMANDS: list[click.Command] = [serve, check_config, hash_password_command]

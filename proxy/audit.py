@@ -1,0 +1,200 @@
+"""Decision records and log lines: the only place that decides what personal data is logged.
+
+Addresses reach a log only through `DecisionLog.address`: masked (`j***@example.com`, the
+default), a keyed hash (HMAC-SHA256 under the relay's secret, so ops can match one address
+across lines without storing it) or, for a test system only, in clear. Every line of one
+transaction carries its queue id (`extra={"queue_id": ...}`), so ops can follow a message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import logging.handlers
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from proxy.settings import LogFormat, LogSettings, RecipientLogging
+
+__all__ = [
+    "DECISION_LOGGER",
+    "DecisionLog",
+    "MessageRecord",
+    "RecipientRecord",
+    "configure_logging",
+    "hash_address",
+    "mask_address",
+]
+
+DECISION_LOGGER = "prospect_relay.decision"
+# aiosmtpd logs every envelope address at INFO on this logger: keep it above INFO.
+_CHATTY_LOGGERS = ("mail.log", "aiosmtplib")
+_STANDARD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
+)
+
+
+def mask_address(address: str) -> str:
+    """`jean.dupont@example.com` -> `j***@example.com`; the null sender stays `<>`."""
+    if not address:
+        return "<>"
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain.lower()}"
+
+
+def hash_address(address: str, key: bytes) -> str:
+    """Keyed hash of the normalised address (lower-cased), 32 hex digits."""
+    normalised = address.strip().lower().encode("utf-8", "surrogateescape")
+    return hmac.new(key, normalised, hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientRecord:
+    address: str
+    action: str  # Action value, or "refused" for an upstream refusal
+    stage: str  # rcpt | data | upstream
+    rules: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    reply: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One message decision: what the relay did with one transaction and why."""
+
+    queue_id: str
+    peer: str
+    auth_user: str | None
+    mail_from: str
+    size: int
+    action: str  # forward | rewrite | reject | tempfail | partial
+    recipients: tuple[RecipientRecord, ...]
+    reply: str
+    upstream: str
+    upstream_reply: str
+    latency_ms: float
+
+
+class DecisionLog:
+    """Writes one JSON object per message decision on the `prospect_relay.decision` logger."""
+
+    def __init__(
+        self, settings: LogSettings, hash_key: bytes, logger: logging.Logger | None = None
+    ) -> None:
+        self._mode = settings.recipients
+        self._key = hash_key
+        self._logger = logger or logging.getLogger(DECISION_LOGGER)
+
+    def address(self, address: str) -> str:
+        if self._mode is RecipientLogging.CLEAR or not address:
+            return address or "<>"
+        if self._mode is RecipientLogging.HASH:
+            return "h:" + hash_address(address, self._key)
+        return mask_address(address)
+
+    def record(self, entry: MessageRecord) -> None:
+        decision: dict[str, Any] = {
+            "queue_id": entry.queue_id,
+            "peer": entry.peer,
+            "auth_user": entry.auth_user,
+            "mail_from": self.address(entry.mail_from),
+            "recipients": [self._recipient(r) for r in entry.recipients],
+            "size": entry.size,
+            "action": entry.action,
+            "reply": entry.reply,
+            "upstream": entry.upstream,
+            "upstream_reply": entry.upstream_reply,
+            "latency_ms": round(entry.latency_ms, 3),
+        }
+        self._logger.info(
+            "decision %s %s",
+            entry.queue_id,
+            entry.action,
+            extra={"queue_id": entry.queue_id, "decision": decision},
+        )
+
+    def _recipient(self, record: RecipientRecord) -> dict[str, Any]:
+        return {
+            "address": self.address(record.address),
+            "action": record.action,
+            "stage": record.stage,
+            "rules": list(record.rules),
+            "reasons": list(record.reasons),
+            "reply": record.reply,
+        }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; a decision record's fields are merged at the top level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+        }
+        decision = getattr(record, "decision", None)
+        if isinstance(decision, dict):
+            line["event"] = "decision"
+            line.update(decision)
+        else:
+            line["message"] = record.getMessage()
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and key != "decision" and key not in line:
+                line[key] = value
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """Human-readable lines for a terminal: `time level logger [q=id] message key=value...`."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        queue_id = getattr(record, "queue_id", None)
+        if queue_id:
+            text = text.replace(record.getMessage(), f"[q={queue_id}] {record.getMessage()}", 1)
+        decision = getattr(record, "decision", None)
+        if isinstance(decision, dict):
+            fields = " ".join(
+                f"{key}={json.dumps(value, default=str, ensure_ascii=False)}"
+                for key, value in decision.items()
+                if key != "queue_id"
+            )
+            text = f"{text} {fields}"
+        return text
+
+
+def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> None:
+    """Install the root handler: JSON lines or text, on stdout or the configured file."""
+    target = stream if stream is not None else sys.stdout
+    handler: logging.Handler
+    if settings.file is not None:
+        settings.file.parent.mkdir(parents=True, exist_ok=True)
+        # WatchedFileHandler reopens the file after logrotate moved it.
+        handler = logging.handlers.WatchedFileHandler(settings.file, encoding="utf-8")
+        is_terminal = False
+    else:
+        handler = logging.StreamHandler(target)
+        is_terminal = hasattr(target, "isatty") and target.isatty()
+    use_json = settings.format is LogFormat.JSON or (
+        settings.format is LogFormat.AUTO and not is_terminal
+    )
+    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.level.upper())
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

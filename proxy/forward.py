@@ -1,0 +1,384 @@
+"""Forwarding accepted mail: to the upstream over a pool of SMTP connections, or to a Maildir.
+
+Both implement the `Forwarder` protocol and answer with a `ForwardResult` instead of raising:
+the service only merges results. `SmtpForwarder` reuses connections (no TCP+TLS+AUTH per
+message) and knows on which side of the final dot a failure happened: a pooled connection
+found dead *before* MAIL is replaced once, transparently; a failure after the message was
+sent is reported as "delivery unknown" (451) and counted, never retried, because the
+upstream may already have accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from proxy.metrics import Metrics
+from proxy.model import ForwardResult, SmtpReply
+from proxy.settings import UpstreamSettings, UpstreamTls
+from proxy.smtp import replies
+
+__all__ = ["Forwarder", "OutboxForwarder", "SmtpForwarder"]
+
+log = logging.getLogger(__name__)
+
+_LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+class Forwarder(Protocol):
+    """Where accepted mail goes. `forward` never raises for delivery problems."""
+
+    @property
+    def destination(self) -> str:
+        """`host:port` of the upstream or `outbox`, for replies and the decision log."""
+        ...
+
+    async def forward(
+        self,
+        mail_from: str,
+        recipients: Sequence[str],
+        message: bytes,
+        *,
+        queue_id: str,
+        smtputf8: bool = False,
+    ) -> ForwardResult: ...
+
+    async def close(self) -> None: ...
+
+
+def _failed(recipients: Sequence[str], reply: SmtpReply, destination: str) -> ForwardResult:
+    return ForwardResult(
+        reply=reply,
+        accepted=(),
+        refused=dict.fromkeys(recipients, reply),
+        upstream=destination,
+    )
+
+
+class _Stale(Exception):
+    """A pooled connection turned out to be closed before MAIL was accepted."""
+
+
+class SmtpForwarder:
+    """aiosmtplib client pool to the configured upstream."""
+
+    def __init__(
+        self, settings: UpstreamSettings, *, local_hostname: str, metrics: Metrics
+    ) -> None:
+        if settings.host is None:
+            raise ValueError("SmtpForwarder needs upstream.host")
+        self._settings = settings
+        self._host = settings.host
+        self._local_hostname = settings.local_hostname or local_hostname
+        self._metrics = metrics
+        self._slots = asyncio.Semaphore(settings.pool_size)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._closed = False
+
+    @property
+    def destination(self) -> str:
+        return f"{self._host}:{self._settings.port}"
+
+    async def forward(
+        self,
+        mail_from: str,
+        recipients: Sequence[str],
+        message: bytes,
+        *,
+        queue_id: str,
+        smtputf8: bool = False,
+    ) -> ForwardResult:
+        payload = _data_payload(message)
+        args = (mail_from, recipients, payload, queue_id, smtputf8)
+        async with self._slots:
+            pooled = self._idle.pop() if self._idle else None
+            if pooled is not None:
+                try:
+                    return await self._run(pooled, *args)
+                except _Stale:
+                    log.info(
+                        "pooled upstream connection was closed; reconnecting",
+                        extra={"queue_id": queue_id},
+                    )
+            client = await self._connect(queue_id)
+            if isinstance(client, SmtpReply):
+                return _failed(recipients, client, self.destination)
+            try:
+                return await self._run(client, *args)
+            except _Stale:
+                self._metrics.upstream_errors_total.labels("disconnect").inc()
+                return _failed(recipients, replies.upstream_unreachable(queue_id), self.destination)
+
+    async def _run(
+        self,
+        client: aiosmtplib.SMTP,
+        mail_from: str,
+        recipients: Sequence[str],
+        payload: bytes,
+        queue_id: str,
+        smtputf8: bool,
+    ) -> ForwardResult:
+        """Run one transaction on `client`, then pool it again or close it."""
+        keep = False
+        try:
+            result, keep = await self._transaction(
+                client, mail_from, recipients, payload, queue_id, smtputf8
+            )
+            return result
+        finally:
+            if keep and not self._closed:
+                self._idle.append(client)
+            else:
+                client.close()
+
+    async def _connect(self, queue_id: str) -> aiosmtplib.SMTP | SmtpReply:
+        s = self._settings
+        client = aiosmtplib.SMTP(
+            hostname=self._host,
+            port=s.port,
+            local_hostname=self._local_hostname,
+            timeout=s.timeout,
+            use_tls=s.tls is UpstreamTls.TLS,
+            start_tls=s.tls is UpstreamTls.STARTTLS,
+            validate_certs=s.verify_tls,
+            cert_bundle=str(s.ca_file) if s.ca_file else None,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+        )
+        try:
+            await client.connect()
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()  # extensions (SIZE, 8BITMIME, SMTPUTF8) are needed for MAIL
+        except aiosmtplib.SMTPTimeoutError:
+            self._metrics.upstream_errors_total.labels("timeout").inc()
+            log.warning(
+                "upstream %s: connect timed out", self.destination, extra={"queue_id": queue_id}
+            )
+            return replies.upstream_timeout(queue_id)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._metrics.upstream_errors_total.labels("connect").inc()
+            log.warning(
+                "upstream %s: connect failed: %s",
+                self.destination,
+                replies.sanitize(str(exc)),
+                extra={"queue_id": queue_id},
+            )
+            return replies.upstream_unreachable(queue_id)
+        return client
+
+    async def _transaction(
+        self,
+        client: aiosmtplib.SMTP,
+        mail_from: str,
+        recipients: Sequence[str],
+        payload: bytes,
+        queue_id: str,
+        smtputf8: bool,
+    ) -> tuple[ForwardResult, bool]:
+        """One MAIL/RCPT/DATA exchange; returns the result and whether the client is reusable."""
+        dest = self.destination
+        fresh_errors = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
+        if not client.is_connected:
+            raise _Stale
+        encoding = "utf-8" if smtputf8 else "ascii"
+        options = [f"SIZE={len(payload)}"] if client.supports_extension("size") else []
+        if smtputf8:
+            if not client.supports_extension("smtputf8"):
+                reply = SmtpReply(
+                    553, "5.6.7", f"Upstream does not support SMTPUTF8 [q={queue_id}]"
+                )
+                return _failed(recipients, reply, dest), True
+            options.append("SMTPUTF8")
+        if client.supports_extension("8bitmime") and not payload.isascii():
+            options.append("BODY=8BITMIME")
+        try:
+            await client.mail(mail_from, options=options, encoding=encoding)
+        except aiosmtplib.SMTPSenderRefused as exc:
+            if exc.code == 421:
+                raise _Stale from None
+            reply = replies.for_upstream(exc.code, exc.message, queue_id)
+            return _failed(recipients, reply, dest), await self._reset(client)
+        except fresh_errors:
+            raise _Stale from None
+        except aiosmtplib.SMTPException as exc:
+            return self._broken(recipients, exc, queue_id), False
+
+        accepted: list[str] = []
+        refused: dict[str, SmtpReply] = {}
+        try:
+            for rcpt in recipients:
+                try:
+                    await client.rcpt(rcpt, encoding=encoding)
+                    accepted.append(rcpt)
+                except aiosmtplib.SMTPRecipientRefused as exc:
+                    self._metrics.upstream_errors_total.labels("refused").inc()
+                    refused[rcpt] = replies.for_upstream(exc.code, exc.message, queue_id)
+            if not accepted:
+                reply = replies.summarize(list(refused.values()))
+                result = ForwardResult(reply=reply, refused=refused, upstream=dest)
+                return result, await self._reset(client)
+            start = await client.execute_command(b"DATA")
+        except aiosmtplib.SMTPException as exc:
+            return self._broken(recipients, exc, queue_id), False
+        if start.code != 354:
+            reply = replies.for_upstream(start.code, start.message, queue_id)
+            refused.update(dict.fromkeys(accepted, reply))
+            result = ForwardResult(reply=reply, refused=refused, upstream=dest)
+            return result, start.code != 421 and await self._reset(client)
+
+        protocol = client.protocol
+        try:
+            if protocol is None:
+                raise aiosmtplib.SMTPServerDisconnected("connection lost")
+            protocol.write(payload)
+        except aiosmtplib.SMTPException as exc:
+            return self._broken(recipients, exc, queue_id), False
+        try:
+            final = await protocol.read_response(timeout=self._settings.timeout)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            # The message went out: the upstream may have accepted it. Never retry it.
+            self._metrics.upstream_errors_total.labels("after_dot").inc()
+            log.error(
+                "upstream %s: lost after end of data (%s); delivery unknown",
+                dest,
+                type(exc).__name__,
+                extra={"queue_id": queue_id},
+            )
+            reply = replies.upstream_lost_after_data(queue_id)
+            return _failed(recipients, reply, dest), False
+        if final.code != 250:
+            reply = replies.for_upstream(final.code, final.message, queue_id)
+            refused.update(dict.fromkeys(accepted, reply))
+            return ForwardResult(reply=reply, refused=refused, upstream=dest), final.code != 421
+        reply = SmtpReply(250, "2.0.0", replies.sanitize(final.message))
+        result = ForwardResult(
+            reply=reply, accepted=tuple(accepted), refused=refused, upstream=dest
+        )
+        return result, True
+
+    def _broken(self, recipients: Sequence[str], exc: Exception, queue_id: str) -> ForwardResult:
+        """A failure before the final dot: nothing was delivered, the client may retry."""
+        if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+            self._metrics.upstream_errors_total.labels("timeout").inc()
+            reply = replies.upstream_timeout(queue_id)
+        elif isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):
+            self._metrics.upstream_errors_total.labels("disconnect").inc()
+            reply = replies.upstream_unreachable(queue_id)
+        else:
+            self._metrics.upstream_errors_total.labels("protocol").inc()
+            reply = replies.upstream_unreachable(queue_id)
+        log.warning(
+            "upstream %s: %s before end of data",
+            self.destination,
+            type(exc).__name__,
+            extra={"queue_id": queue_id},
+        )
+        return _failed(recipients, reply, self.destination)
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> bool:
+        """RSET after a refused transaction; the connection is reusable only if it worked."""
+        try:
+            response = await client.rset()
+        except aiosmtplib.SMTPException:
+            return False
+        return response.code == 250
+
+    async def close(self) -> None:
+        """Close idle connections politely; in-use ones close when their transaction ends."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await asyncio.wait_for(client.quit(), timeout=2)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()
+
+
+def _data_payload(message: bytes) -> bytes:
+    """CRLF line endings, dot-stuffed, terminated by CRLF.CRLF (RFC 5321 4.5.2)."""
+    data = _LINE_ENDINGS.sub(b"\r\n", message)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return _LEADING_DOT.sub(b"..", data) + b".\r\n"
+
+
+class OutboxForwarder:
+    """Delivers into a Maildir (tmp/ -> fsync -> rename into new/), the embedded default.
+
+    One file per delivery, with `Return-Path:` and `X-Prospect-Relay-Envelope-To:` headers
+    prepended so the envelope survives; lines end with LF as Maildir readers expect. The 250
+    is given only after the file and its directory entry are on disk.
+    """
+
+    def __init__(self, path: Path, *, hostname: str, metrics: Metrics) -> None:
+        self._root = path
+        self._hostname = hostname.replace("/", "\\057").replace(":", "\\072")
+        self._metrics = metrics
+        self._counter = itertools.count()
+        for sub in ("tmp", "new", "cur"):
+            (path / sub).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def destination(self) -> str:
+        return "outbox"
+
+    async def forward(
+        self,
+        mail_from: str,
+        recipients: Sequence[str],
+        message: bytes,
+        *,
+        queue_id: str,
+        smtputf8: bool = False,
+    ) -> ForwardResult:
+        envelope = (
+            f"Return-Path: <{mail_from}>\nX-Prospect-Relay-Envelope-To: {', '.join(recipients)}\n"
+        ).encode("utf-8", "surrogateescape")
+        content = envelope + _LINE_ENDINGS.sub(b"\n", message)
+        name = f"{time.time():.6f}.P{os.getpid()}Q{queue_id}N{next(self._counter)}.{self._hostname}"
+        try:
+            await asyncio.to_thread(self._write, name, content)
+        except OSError as exc:
+            self._metrics.upstream_errors_total.labels("outbox").inc()
+            log.error(
+                "outbox write failed: %s", replies.sanitize(str(exc)), extra={"queue_id": queue_id}
+            )
+            return _failed(recipients, replies.local_error(queue_id), self.destination)
+        reply = SmtpReply(250, "2.0.0", f"written to outbox as {name}")
+        return ForwardResult(reply=reply, accepted=tuple(recipients), upstream=self.destination)
+
+    def _write(self, name: str, content: bytes) -> None:
+        tmp = self._root / "tmp" / name
+        new = self._root / "new" / name
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+        try:
+            _write_all(fd, content)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, new)
+        dir_fd = os.open(self._root / "new", os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    async def close(self) -> None:
+        """Nothing to release: each delivery opens and closes its own file."""
+
+
+def _write_all(fd: int, content: bytes) -> None:
+    view = memoryview(content)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

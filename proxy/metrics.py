@@ -1,0 +1,75 @@
+"""Prometheus metrics of the relay, on a registry owned by one `Metrics` object.
+
+The registry is per instance (injectable), not the global default, so tests and several
+relays in one process never share counters. Label values are small closed sets: actions,
+rule IDs, reply classes and error kinds, never addresses.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE", "Metrics"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+_DECISION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+_DELIVERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
+
+class Metrics:
+    """Every metric the relay exports; others call these attributes directly."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.messages_total = Counter(
+            "prospect_relay_messages_total", "Messages by final action", ["action"], registry=r
+        )
+        self.recipients_total = Counter(
+            "prospect_relay_recipients_total",
+            "Recipients by action and deciding rule",
+            ["action", "rule"],
+            registry=r,
+        )
+        self.smtp_replies_total = Counter(
+            "prospect_relay_smtp_replies_total",
+            "Replies to MAIL/RCPT/DATA by class",
+            ["code_class"],
+            registry=r,
+        )
+        self.upstream_errors_total = Counter(
+            "prospect_relay_upstream_errors_total",
+            "Upstream failures by kind (connect, timeout, disconnect, after_dot, protocol, "
+            "refused, outbox)",
+            ["kind"],
+            registry=r,
+        )
+        self.decision_seconds = Histogram(
+            "prospect_relay_decision_seconds",
+            "Time spent deciding (compliance) per message",
+            buckets=_DECISION_BUCKETS,
+            registry=r,
+        )
+        self.delivery_seconds = Histogram(
+            "prospect_relay_delivery_seconds",
+            "End of DATA to final reply, per message",
+            buckets=_DELIVERY_BUCKETS,
+            registry=r,
+        )
+        self.policy_reloads_total = Counter(
+            "prospect_relay_policy_reloads_total", "Policy reloads", ["result"], registry=r
+        )
+        self.suppression_entries = Gauge(
+            "prospect_relay_suppression_entries", "Entries in the suppression list", registry=r
+        )
+        self.unsubscribes_total = Counter(
+            "prospect_relay_unsubscribes_total", "Unsubscribes by origin", ["origin"], registry=r
+        )
+        self.smtp_sessions_open = Gauge(
+            "prospect_relay_smtp_sessions_open", "Open SMTP client sessions", registry=r
+        )
+
+    def render(self) -> bytes:
+        """The text exposition format for GET /metrics."""
+        return generate_latest(self.registry)

@@ -1,0 +1,91 @@
+"""DKIM signing after rewriting (dkimpy, relaxed/relaxed), and detection of incoming signatures.
+
+Rewriting changes the body and List-Unsubscribe headers, which breaks any signature the sending
+tool added; the relay re-signs with its own key so Gmail/Yahoo see List-Unsubscribe covered by
+a valid signature (RFC 8058 section 4). Without a key, the service logs a warning when
+`has_dkim_signature` says an incoming signature was just invalidated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import dkim
+from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+
+from proxy.errors import ConfigError, ConfigProblem
+from proxy.mime.tree import detect_eol, header_fields
+from proxy.settings import DkimSettings
+
+__all__ = ["DkimSigner", "has_dkim_signature"]
+
+
+class DkimSigner:
+    """Signs messages for one domain/selector; the key is read and checked once."""
+
+    def __init__(
+        self, domain: str, selector: str, private_key_pem: bytes, headers: Sequence[str]
+    ) -> None:
+        try:
+            parse_pem_private_key(private_key_pem)
+        except UnparsableKeyError as exc:
+            raise ValueError(f"unreadable DKIM private key: {exc}") from None
+        names = [name.lower() for name in headers]
+        if "from" not in names:
+            names.insert(0, "from")  # RFC 6376 5.4: From must be signed
+        self._domain = domain.encode("ascii")
+        self._selector = selector.encode("ascii")
+        self._key = private_key_pem
+        self._headers = [name.encode("ascii") for name in names]
+
+    @classmethod
+    def from_settings(cls, settings: DkimSettings, source: str = "settings") -> DkimSigner | None:
+        """The signer for `[dkim]`, None when signing is off; ConfigError naming the key."""
+        domain, selector, key_file = (
+            settings.domain,
+            settings.selector,
+            settings.private_key_file,
+        )
+        if domain is None and selector is None and key_file is None:
+            return None
+        if not domain or not selector or key_file is None:
+            missing = [
+                f"dkim.{name}"
+                for name, value in (
+                    ("domain", domain),
+                    ("selector", selector),
+                    ("private_key_file", key_file),
+                )
+                if not value
+            ]
+            problems = [ConfigProblem(source, key, "required for DKIM signing") for key in missing]
+            raise ConfigError(problems)
+        try:
+            pem = key_file.read_bytes()
+        except OSError as exc:
+            problem = f"cannot read {key_file}: {exc.strerror}"
+            raise ConfigError([ConfigProblem(source, "dkim.private_key_file", problem)]) from None
+        try:
+            return cls(domain, selector, pem, settings.headers)
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise ConfigError([ConfigProblem(source, "dkim.private_key_file", str(exc))]) from None
+
+    def sign(self, message: bytes) -> bytes:
+        """`message` with a DKIM-Signature field prepended, in the message's line endings."""
+        eol = detect_eol(message)
+        canonical = message if eol == b"\r\n" else message.replace(b"\n", b"\r\n")
+        signature = dkim.sign(
+            canonical,
+            self._selector,
+            self._domain,
+            self._key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=self._headers,
+            linesep=eol,
+        )
+        return bytes(signature) + message
+
+
+def has_dkim_signature(message: bytes) -> bool:
+    """True when the top-level header carries a DKIM-Signature field."""
+    return any(item.key == "dkim-signature" for item in header_fields(message))

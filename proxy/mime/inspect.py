@@ -1,0 +1,116 @@
+"""Read the facts the compliance engine needs from a message, best effort, never raising."""
+
+from __future__ import annotations
+
+import logging
+from email.header import decode_header, make_header
+from email.utils import getaddresses, parseaddr
+
+from proxy.mime.headers import has_valid_marker
+from proxy.mime.mentions import find_mentions, readable_text
+from proxy.mime.tree import FROZEN_TYPES, Entity, parse
+from proxy.model import MessageFacts
+
+__all__ = ["read_message_facts"]
+
+log = logging.getLogger(__name__)
+
+
+def _values(message: bytes, root: Entity, name: str) -> list[str]:
+    """Every value of a header, unfolded; raw 8-bit octets are read as UTF-8 (what clients send)."""
+    key = name.lower()
+    return [
+        " ".join(
+            message[item.start : item.end].partition(b":")[2].decode("utf-8", "replace").split()
+        )
+        for item in root.fields
+        if item.key == key
+    ]
+
+
+def _header(message: bytes, root: Entity, name: str) -> str | None:
+    values = _values(message, root, name)
+    return values[0] if values else None
+
+
+def _decoded(value: str | None) -> str:
+    """RFC 2047 encoded words decoded; undecodable words are kept as written."""
+    if not value:
+        return ""
+    try:
+        return str(make_header(decode_header(value)))
+    except (LookupError, ValueError, UnicodeError, AssertionError):
+        return value
+
+
+def _yes(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("yes", "true", "1", "oui", "ja")
+
+
+def _text(value: str | None) -> str | None:
+    cleaned = _decoded(value).strip()
+    return cleaned or None
+
+
+def _visible_recipients(message: bytes, root: Entity) -> int:
+    values = [_decoded(value) for name in ("to", "cc") for value in _values(message, root, name)]
+    addresses = {address.strip().lower() for _, address in getaddresses(values)}
+    return len({address for address in addresses if "@" in address})
+
+
+def _has_frozen(root: Entity) -> bool:
+    stack = [root]
+    while stack:
+        entity = stack.pop()
+        if entity.content_type in FROZEN_TYPES:
+            return True
+        stack.extend(entity.children)
+    return False
+
+
+def read_message_facts(
+    message: bytes,
+    *,
+    mail_from: str,
+    client_ip: str,
+    auth_user: str | None,
+    marker_key: bytes = b"",
+) -> MessageFacts:
+    """The message's facts for the engine; malformed input gives best-effort facts.
+
+    `marker_key` must be the key given to rewrite (RewriteInstructions.marker_key), so only
+    the relay's own marker, bound to this Message-ID, counts as "already footed".
+    """
+    try:
+        return _read(message, mail_from, client_ip, auth_user, marker_key)
+    except Exception:  # best effort by contract: a parser bug must not turn into a 451 loop
+        log.exception("message facts could not be read; using envelope facts only")
+        return MessageFacts(mail_from=mail_from, client_ip=client_ip, auth_user=auth_user)
+
+
+def _read(
+    message: bytes, mail_from: str, client_ip: str, auth_user: str | None, marker_key: bytes
+) -> MessageFacts:
+    root = parse(message)
+    from_address = parseaddr(_decoded(_header(message, root, "from")))[1].strip() or None
+    targets_raw = _decoded(_header(message, root, "x-prospect-targets"))
+    mentions = find_mentions(readable_text(message, root))
+    return MessageFacts(
+        mail_from=mail_from,
+        client_ip=client_ip,
+        auth_user=auth_user,
+        from_address=from_address,
+        subject=_decoded(_header(message, root, "subject")),
+        campaign_id=_text(_header(message, root, "x-prospect-campaign")),
+        product=_text(_header(message, root, "x-prospect-product")),
+        category=_text(_header(message, root, "x-prospect-category")),
+        targets=tuple(item.strip() for item in targets_raw.split(";") if item.strip()),
+        source=_text(_header(message, root, "x-prospect-source")),
+        partner_offers=_yes(_header(message, root, "x-prospect-partner-offers")),
+        repermission=_yes(_header(message, root, "x-prospect-repermission")),
+        visible_recipients=_visible_recipients(message, root),
+        signed_or_encrypted=_has_frozen(root),
+        has_unsubscribe_link=mentions.unsubscribe_link,
+        has_source_statement=mentions.source_statement,
+        already_footed=has_valid_marker(root, marker_key),
+    )

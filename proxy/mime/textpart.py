@@ -1,0 +1,168 @@
+"""Append a footer to one text/plain or text/html body, keeping its charset readable.
+
+Byte-level where possible: when the footer fits the part's charset (or, in HTML, can be
+written as character references), the original octets are kept and only the footer is
+inserted. A plain-text part whose charset cannot hold the footer is transcoded to UTF-8 and
+relabelled. The transfer encoding is kept, except that 7bit data that gained 8-bit octets or
+any line over 998 octets switches to quoted-printable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from proxy.mime.tree import Entity, decode_transfer
+
+__all__ = ["PartEdit", "foot_part", "footer_part"]
+
+_PROBE = "</body>\nA=~+"
+_RAW_CTES = frozenset({"7bit", "8bit", "binary", ""})
+
+
+@dataclass(frozen=True, slots=True)
+class PartEdit:
+    """The new body of a part, plus the header changes it needs."""
+
+    body: bytes
+    cte: str | None = None  # new Content-Transfer-Encoding, when it changed
+    relabel_utf8: bool = False  # Content-Type charset becomes utf-8
+
+
+@lru_cache(maxsize=64)
+def _codec(charset: str) -> str | None:
+    try:
+        return codecs.lookup(charset).name
+    except LookupError:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _ascii_compatible(codec: str) -> bool:
+    """ASCII octets mean ASCII characters, so octets can be inserted without decoding."""
+    try:
+        return _PROBE.encode(codec) == _PROBE.encode("ascii")
+    except (UnicodeError, LookupError):
+        return False
+
+
+def _line_ending(data: bytes, default: bytes) -> bytes:
+    newline = data.find(b"\n")
+    if newline < 0:
+        return default
+    return b"\r\n" if newline > 0 and data[newline - 1] == 0x0D else b"\n"
+
+
+def _place(body: bytes, footer: bytes, html: bool, eol: bytes) -> bytes:
+    """Body with the footer before the last </body> (or </html>), else at the end."""
+    if html:
+        lower = body.lower()
+        idx = lower.rfind(b"</body")
+        if idx < 0:
+            idx = lower.rfind(b"</html")
+        if idx >= 0:
+            return body[:idx] + footer + eol + body[idx:]
+    if not body:
+        return footer + eol
+    lead = body if body.endswith(b"\n") else body + eol
+    return lead + (eol if body.strip() and not html else b"") + footer + eol
+
+
+def _ascii_fold(text: str) -> str:
+    """Accents dropped ("é" -> "e"): readable in any ASCII-compatible charset."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def _decode_text(data: bytes, codec: str | None) -> str | None:
+    """Strict decode; ASCII-labelled (or unlabelled) 8-bit text is usually UTF-8."""
+    for candidate in (codec, "utf-8"):
+        if candidate is None:
+            continue
+        try:
+            return data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _insert(
+    data: bytes, footer: str, html: bool, charset: str, eol: bytes
+) -> tuple[bytes, bool] | None:
+    """(new octets, relabelled to utf-8) or None when the part cannot be edited safely."""
+    codec = _codec(charset)
+    footer = footer.replace("\r\n", "\n").replace("\n", eol.decode("ascii"))
+    if codec is not None and not _ascii_compatible(codec):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            return None
+        placed = _place(text.encode("utf-8"), footer.encode("utf-8"), html, eol)
+        return placed.decode("utf-8").encode(codec), False
+    target = codec or "ascii"
+    try:
+        return _place(data, footer.encode(target), html, eol), False
+    except UnicodeEncodeError:
+        pass
+    if html:
+        return _place(data, footer.encode(target, "xmlcharrefreplace"), html, eol), False
+    readable = _decode_text(data, codec)
+    if readable is not None:
+        return _place(readable.encode("utf-8"), footer.encode("utf-8"), html, eol), True
+    folded = _ascii_fold(footer).encode(target, "replace")
+    return _place(data, folded, html, eol), False
+
+
+def _needs_qp(payload: bytes, cte: str) -> bool:
+    if cte in ("7bit", "") and not payload.isascii():
+        return True
+    return any(len(line) > 998 for line in payload.split(b"\n"))
+
+
+def _encode_qp(payload: bytes, eol: bytes) -> bytes:
+    canonical = payload.replace(b"\r\n", b"\n")
+    encoded = binascii.b2a_qp(canonical, quotetabs=False, istext=True, header=False)
+    return encoded.replace(b"\r", b"=0D").replace(b"\n", eol)
+
+
+def foot_part(message: bytes, part: Entity, footer: str, eol: bytes) -> PartEdit | None:
+    """The edit that adds `footer` to `part`, or None if its encoding is not understood."""
+    raw = message[part.body_start : part.end]
+    data = decode_transfer(raw, part.cte)
+    if data is None:
+        return None
+    result = _insert(
+        data,
+        footer,
+        part.content_type == "text/html",
+        part.charset or "us-ascii",
+        _line_ending(data, eol),
+    )
+    if result is None:
+        return None
+    payload, relabel = result
+    cte = part.cte
+    if cte in _RAW_CTES:
+        if _needs_qp(payload, cte):
+            return PartEdit(_encode_qp(payload, eol), "quoted-printable", relabel)
+        return PartEdit(payload, None, relabel)
+    if cte == "quoted-printable":
+        return PartEdit(_encode_qp(payload, eol), None, relabel)
+    return PartEdit(base64.encodebytes(payload).replace(b"\n", eol), None, relabel)
+
+
+def footer_part(footer: str, eol: bytes) -> bytes:
+    """A whole new text/plain part (headers and body) holding only the footer."""
+    text = footer.replace("\r\n", "\n").encode("utf-8")
+    return (
+        b"Content-Type: text/plain; charset=utf-8"
+        + eol
+        + b"Content-Transfer-Encoding: quoted-printable"
+        + eol
+        + eol
+        + _encode_qp(text, eol)
+    )

@@ -1,0 +1,75 @@
+"""Rules `footer`, `first-contact-notice` and `list-unsubscribe`: what every commercial message
+must carry. They emit rewrite instructions; proxy.mime applies them."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from proxy.model import Action, Finding, Stage
+from proxy.policy.context import RuleContext
+from proxy.policy.model import FooterMode
+from proxy.policy.rules.base import Rule, mentions_present, needs_notice
+
+__all__ = ["FirstContactNotice", "FooterRule", "ListUnsubscribe"]
+
+
+class FooterRule(Rule):
+    """add mode: the relay appends the footer; require mode: the message must carry it."""
+
+    __slots__ = ()
+    name: ClassVar[str] = "footer"
+    description: ClassVar[str] = (
+        "controller identity, 'commercial prospecting', data source and unsubscribe link"
+    )
+    stage: ClassVar[Stage] = Stage.DATA
+
+    def check(self, ctx: RuleContext) -> Finding | None:
+        message = ctx.message
+        if message is None:
+            return None
+        if ctx.policy.footer_mode is FooterMode.REQUIRE:
+            if mentions_present(message):
+                return None
+            return self.hit(
+                Action.REJECT,
+                "the policy requires the message to carry its footer (unsubscribe link and "
+                "data source)",
+                "footer.missing",
+            )
+        if message.already_footed or message.signed_or_encrypted:
+            return None  # signed: `cannot-add-footer` decides
+        return self.hit(Action.REWRITE, "footer added", "footer.add")
+
+
+class FirstContactNotice(Rule):
+    __slots__ = ()
+    name: ClassVar[str] = "first-contact-notice"
+    description: ClassVar[str] = (
+        "first message to a contact whose data was not obtained from them: GDPR art. 14 notice"
+    )
+    stage: ClassVar[Stage] = Stage.DATA
+
+    def check(self, ctx: RuleContext) -> Finding | None:
+        if ctx.message is None or ctx.message.signed_or_encrypted or not needs_notice(ctx):
+            return None
+        kind = ctx.source_kind.value if ctx.source_kind is not None else "not recorded"
+        return self.hit(
+            Action.REWRITE,
+            f"first message to a contact obtained indirectly (source kind: {kind}): "
+            "art. 14 notice added",
+            "notice.add",
+        )
+
+
+class ListUnsubscribe(Rule):
+    __slots__ = ()
+    name: ClassVar[str] = "list-unsubscribe"
+    description: ClassVar[str] = "one List-Unsubscribe (https + mailto) with One-Click POST"
+    stage: ClassVar[Stage] = Stage.DATA
+
+    def check(self, ctx: RuleContext) -> Finding | None:
+        if ctx.message is None:
+            return None
+        return self.hit(
+            Action.REWRITE, "List-Unsubscribe and List-Unsubscribe-Post set", "headers.unsubscribe"
+        )

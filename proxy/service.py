@@ -1,0 +1,400 @@
+"""One SMTP transaction: access control, compliance decisions, forwarding, and the record.
+
+The service is the only caller of the compliance seam (`Compliance`), the forwarder and the
+decision log; the SMTP layer calls `check_sender`, `check_recipient` and `deliver` and only
+writes the replies they return. Faults inside a check become 451 (fail closed, retryable).
+
+Mixed outcomes: when the message is accepted for some recipients and refused for others
+after RCPT (by a DATA-stage rule or by the upstream), the client gets 250 and the refused
+recipients are reported in an RFC 3464 delivery status notification (multipart/report)
+sent to the envelope sender with a null return path; never for the null sender, and for
+unauthenticated clients only when `smtp.send_dsn` is on.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from proxy.audit import DecisionLog, MessageRecord, RecipientRecord
+from proxy.errors import StoreUnavailable
+from proxy.forward import Forwarder
+from proxy.metrics import Metrics
+from proxy.model import Action, Finding, ForwardResult, RecipientDecision, SmtpReply, Stage
+from proxy.settings import Settings
+from proxy.smtp import replies
+
+__all__ = [
+    "Compliance",
+    "DataOutcome",
+    "Delivery",
+    "EnvelopeInfo",
+    "PassThroughCompliance",
+    "RelayService",
+]
+
+log = logging.getLogger(__name__)
+
+_ACCEPTING = (Action.FORWARD, Action.REWRITE)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeInfo:
+    """What the SMTP session knows about the current transaction."""
+
+    queue_id: str
+    peer: str  # client IP address
+    auth_user: str | None
+    mail_from: str  # "" for the null sender
+    smtputf8: bool
+    helo: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One version of the message for some recipients (rewriting may make several)."""
+
+    recipients: tuple[str, ...]
+    message: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DataOutcome:
+    """The compliance result at end of DATA: a decision per recipient, and what to send."""
+
+    decisions: tuple[RecipientDecision, ...]
+    deliveries: tuple[Delivery, ...]
+
+
+class Compliance(Protocol):
+    """The decision step between receiving and forwarding (engine + store + mime)."""
+
+    async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision: ...
+
+    async def at_data(
+        self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
+    ) -> DataOutcome: ...
+
+
+class PassThroughCompliance:
+    """Forwards everything unchanged: for tests and for the relay without compliance wired."""
+
+    async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision:
+        return RecipientDecision(address=address, action=Action.FORWARD, stage=Stage.RCPT)
+
+    async def at_data(
+        self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
+    ) -> DataOutcome:
+        decisions = tuple(
+            RecipientDecision(address=a, action=Action.FORWARD, stage=Stage.DATA)
+            for a in recipients
+        )
+        return DataOutcome(decisions=decisions, deliveries=(Delivery(recipients, message),))
+
+
+def _tempfail(address: str, stage: Stage, rule: str, reason: str) -> RecipientDecision:
+    finding = Finding(rule=rule, action=Action.TEMPFAIL, reason=reason)
+    return RecipientDecision(address, Action.TEMPFAIL, stage, findings=(finding,))
+
+
+class RelayService:
+    def __init__(
+        self,
+        settings: Settings,
+        forwarder: Forwarder,
+        decision_log: DecisionLog,
+        metrics: Metrics,
+        compliance: Compliance,
+    ) -> None:
+        self._settings = settings
+        self._forwarder = forwarder
+        self._log = decision_log
+        self._metrics = metrics
+        self._compliance = compliance
+        self._networks = settings.smtp.allowed_networks
+        self._auth_possible = bool(settings.smtp.users) and settings.smtp.tls_cert is not None
+        self._hostname = settings.smtp.hostname
+
+    @staticmethod
+    def new_queue_id() -> str:
+        return secrets.token_hex(6)
+
+    def _peer_allowed(self, peer: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip.version == net.version and ip in net for net in self._networks)
+
+    async def check_sender(self, envelope: EnvelopeInfo) -> SmtpReply:
+        """MAIL FROM: only allowed networks or authenticated clients may relay."""
+        if envelope.auth_user is not None or self._peer_allowed(envelope.peer):
+            return replies.SENDER_OK
+        log.info(
+            "relay access denied for peer %s", envelope.peer, extra={"queue_id": envelope.queue_id}
+        )
+        return replies.AUTH_REQUIRED if self._auth_possible else replies.RELAY_DENIED
+
+    async def check_recipient(
+        self, envelope: EnvelopeInfo, address: str
+    ) -> tuple[SmtpReply, RecipientDecision]:
+        """RCPT TO: the compliance decision that needs only the envelope and the register."""
+        qid = envelope.queue_id
+        try:
+            decision = await self._compliance.at_rcpt(envelope, address)
+        except StoreUnavailable as exc:
+            log.warning("store unavailable at RCPT: %s", exc, extra={"queue_id": qid})
+            return replies.store_unavailable(qid), _tempfail(
+                address, Stage.RCPT, "store-unavailable", "compliance data unavailable"
+            )
+        except Exception:
+            log.exception("compliance check failed at RCPT", extra={"queue_id": qid})
+            return replies.local_error(qid), _tempfail(
+                address, Stage.RCPT, "internal-error", "compliance check failed"
+            )
+        return replies.for_decision(decision, qid), decision
+
+    async def deliver(
+        self, envelope: EnvelopeInfo, message: bytes, rcpt_decisions: Sequence[RecipientDecision]
+    ) -> SmtpReply:
+        """End of DATA: decide per recipient, forward, merge results, record, reply."""
+        started = time.perf_counter()
+        qid = envelope.queue_id
+        recipients = tuple(d.address for d in rcpt_decisions if d.action in _ACCEPTING)
+        try:
+            outcome = await self._compliance.at_data(envelope, message, recipients)
+        except StoreUnavailable as exc:
+            log.warning("store unavailable at DATA: %s", exc, extra={"queue_id": qid})
+            outcome = self._all_tempfail(recipients, "store-unavailable", "data unavailable")
+        except Exception:
+            log.exception("compliance check failed at DATA", extra={"queue_id": qid})
+            outcome = self._all_tempfail(recipients, "internal-error", "compliance check failed")
+        self._metrics.decision_seconds.observe(time.perf_counter() - started)
+
+        refused: dict[str, SmtpReply] = {}
+        for decision in outcome.decisions:
+            if decision.action not in _ACCEPTING:
+                refused[decision.address] = self._decision_reply(decision, qid)
+        upstream_refused: dict[str, SmtpReply] = {}
+        accepted: list[str] = []
+        results: list[ForwardResult] = []
+        for delivery in outcome.deliveries:
+            result = await self._forwarder.forward(
+                envelope.mail_from,
+                delivery.recipients,
+                self._trace(envelope, delivery.message),
+                queue_id=qid,
+                smtputf8=envelope.smtputf8,
+            )
+            results.append(result)
+            accepted.extend(result.accepted)
+            upstream_refused.update(result.refused)
+        refused.update(upstream_refused)
+
+        if accepted:
+            reply = replies.message_accepted(qid, self._forwarder.destination)
+            if refused:
+                await self.report_refusals(envelope, refused, message)
+        else:
+            reply = replies.summarize(list(refused.values()))
+            if not refused:
+                log.error("no delivery and no refusal for message", extra={"queue_id": qid})
+        elapsed = time.perf_counter() - started
+        self._metrics.delivery_seconds.observe(elapsed)
+        self._record(
+            envelope,
+            size=len(message),
+            reply=reply,
+            rcpt_decisions=rcpt_decisions,
+            data_decisions=outcome.decisions,
+            upstream_refused=upstream_refused,
+            results=results,
+            latency=elapsed,
+            partial=bool(accepted and refused),
+        )
+        return reply
+
+    def abandon(self, envelope: EnvelopeInfo, rcpt_decisions: Sequence[RecipientDecision]) -> None:
+        """A transaction ended without a delivered DATA: record its RCPT-stage refusals."""
+        if not any(d.action not in _ACCEPTING for d in rcpt_decisions):
+            return
+        refusals = [
+            self._decision_reply(d, envelope.queue_id)
+            for d in rcpt_decisions
+            if d.action not in _ACCEPTING
+        ]
+        self._record(
+            envelope,
+            size=0,
+            reply=replies.summarize(refusals),
+            rcpt_decisions=rcpt_decisions,
+            data_decisions=(),
+            upstream_refused={},
+            results=[],
+            latency=0.0,
+            partial=False,
+        )
+
+    async def report_refusals(
+        self, envelope: EnvelopeInfo, refused: dict[str, SmtpReply], message: bytes = b""
+    ) -> None:
+        """Tell the sender about recipients refused after the message was accepted (DSN)."""
+        qid = envelope.queue_id
+        if not envelope.mail_from:
+            log.info("refusals not reported: null sender", extra={"queue_id": qid})
+            return
+        if envelope.auth_user is None and not self._settings.smtp.send_dsn:
+            log.info("refusals not reported: smtp.send_dsn is off", extra={"queue_id": qid})
+            return
+        dsn = build_dsn(self._hostname, envelope, refused, message)
+        result = await self._forwarder.forward(
+            "", [envelope.mail_from], dsn, queue_id=qid, smtputf8=not envelope.mail_from.isascii()
+        )
+        if result.accepted:
+            log.info("delivery status notification sent", extra={"queue_id": qid})
+        else:
+            log.error(
+                "delivery status notification failed: %s", result.reply, extra={"queue_id": qid}
+            )
+
+    @staticmethod
+    def _decision_reply(decision: RecipientDecision, queue_id: str) -> SmtpReply:
+        return replies.for_decision(decision, queue_id)
+
+    @staticmethod
+    def _all_tempfail(recipients: tuple[str, ...], rule: str, reason: str) -> DataOutcome:
+        return DataOutcome(
+            decisions=tuple(_tempfail(a, Stage.DATA, rule, reason) for a in recipients),
+            deliveries=(),
+        )
+
+    def _trace(self, envelope: EnvelopeInfo, message: bytes) -> bytes:
+        """Prepend the Received: and X-Prospect-Relay-Queue-Id: trace headers."""
+        helo = replies.sanitize(envelope.helo, 100) or "unknown"
+        protocol = "UTF8SMTP" if envelope.smtputf8 else "ESMTP"
+        if envelope.auth_user is not None:
+            protocol += "A"
+        header = (
+            f"Received: from {helo} ([{envelope.peer}])\r\n"
+            f"\tby {self._hostname} (prospect-relay) with {protocol} id {envelope.queue_id};\r\n"
+            f"\t{email.utils.formatdate()}\r\n"
+            f"X-Prospect-Relay-Queue-Id: {envelope.queue_id}\r\n"
+        )
+        return header.encode("ascii") + message
+
+    def _record(
+        self,
+        envelope: EnvelopeInfo,
+        *,
+        size: int,
+        reply: SmtpReply,
+        rcpt_decisions: Sequence[RecipientDecision],
+        data_decisions: Sequence[RecipientDecision],
+        upstream_refused: dict[str, SmtpReply],
+        results: Sequence[ForwardResult],
+        latency: float,
+        partial: bool,
+    ) -> None:
+        qid = envelope.queue_id
+        records: dict[str, RecipientRecord] = {}
+        for decision in (*rcpt_decisions, *data_decisions):
+            records[decision.address] = RecipientRecord(
+                address=decision.address,
+                action=decision.action.value,
+                stage=decision.stage.value,
+                rules=decision.rule_ids,
+                reasons=tuple(f.reason for f in decision.findings),
+                reply=replies.render(self._decision_reply(decision, qid)),
+            )
+        for address, refusal in upstream_refused.items():
+            previous = records.get(address)
+            records[address] = RecipientRecord(
+                address=address,
+                action=Action.TEMPFAIL.value if refusal.is_temporary else Action.REJECT.value,
+                stage="upstream",
+                rules=previous.rules if previous else (),
+                reasons=previous.reasons if previous else (),
+                reply=replies.render(refusal),
+            )
+        if partial:
+            action = "partial"
+        elif reply.code == 250:
+            rewritten = any(d.action is Action.REWRITE for d in data_decisions)
+            action = Action.REWRITE.value if rewritten else Action.FORWARD.value
+        else:
+            action = Action.TEMPFAIL.value if reply.is_temporary else Action.REJECT.value
+        self._metrics.messages_total.labels(action).inc()
+        for record in records.values():
+            rule = record.rules[0] if record.rules and record.action != "forward" else ""
+            self._metrics.recipients_total.labels(record.action, rule).inc()
+        self._log.record(
+            MessageRecord(
+                queue_id=qid,
+                peer=envelope.peer,
+                auth_user=envelope.auth_user,
+                mail_from=envelope.mail_from,
+                size=size,
+                action=action,
+                recipients=tuple(records.values()),
+                reply=replies.render(reply),
+                upstream=results[-1].upstream if results else "",
+                upstream_reply=replies.render(results[-1].reply) if results else "",
+                latency_ms=latency * 1000,
+            )
+        )
+
+
+def build_dsn(
+    hostname: str, envelope: EnvelopeInfo, refused: dict[str, SmtpReply], message: bytes
+) -> bytes:
+    """An RFC 3464 report (multipart/report; report-type=delivery-status), CRLF lines."""
+    boundary = f"=_prospect-relay-{envelope.queue_id}-{secrets.token_hex(4)}"
+    date = email.utils.formatdate()
+    lines = [
+        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
+        f"To: <{envelope.mail_from}>",
+        "Subject: Undelivered Mail: some recipients were refused",
+        f"Date: {date}",
+        f"Message-ID: <{envelope.queue_id}.{secrets.token_hex(4)}.dsn@{hostname}>",
+        "Auto-Submitted: auto-replied",
+        f"X-Prospect-Relay-Queue-Id: {envelope.queue_id}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        f"Your message (queue id {envelope.queue_id}) was accepted by {hostname} for some",
+        "recipients, but the recipients below were refused and did not receive it:",
+        "",
+        *(f"  <{address}>: {reply}" for address, reply in refused.items()),
+        "",
+        f"--{boundary}",
+        "Content-Type: message/delivery-status",
+        "",
+        f"Reporting-MTA: dns; {hostname}",
+        f"X-Prospect-Relay-Queue-Id: {envelope.queue_id}",
+        f"Arrival-Date: {date}",
+    ]
+    for address, reply in refused.items():
+        address_type = "rfc822" if address.isascii() else "utf-8"
+        lines += [
+            "",
+            f"Final-Recipient: {address_type}; {address}",
+            "Action: failed",  # the relay keeps no queue: a refused recipient is not retried
+            f"Status: {reply.enhanced}",
+            f"Diagnostic-Code: smtp; {reply}",
+        ]
+    header_end = message.find(b"\r\n\r\n")
+    headers = message[: header_end + 2] if header_end >= 0 else message
+    text = "\r\n".join([*lines, "", f"--{boundary}", "Content-Type: text/rfc822-headers", "", ""])
+    tail = f"\r\n--{boundary}--\r\n"
+    return text.encode("utf-8", "surrogateescape") + headers + tail.encode("ascii")

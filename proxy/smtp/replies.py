@@ -1,0 +1,174 @@
+"""The one table from outcomes (decisions, upstream results, limits) to SMTP replies.
+
+Every reply the relay sends for a transaction is built here, so codes stay consistent:
+policy rejections are `550 5.7.1 <rule-id>: <reason>`, local faults `451 4.3.0`, upstream
+faults `451 4.4.x`, and upstream refusals are passed through with their own class (4xx stays
+temporary, 5xx stays permanent). Text that came from outside (upstream replies, rule reasons)
+is sanitized: no control characters, ASCII only, bounded length.
+"""
+
+from __future__ import annotations
+
+import re
+
+from proxy.model import Action, RecipientDecision, SmtpReply
+
+__all__ = [
+    "AUTH_REQUIRED",
+    "BAD_SEQUENCE_NEED_MAIL",
+    "BAD_SEQUENCE_NEED_RCPT",
+    "BAD_SEQUENCE_NESTED_MAIL",
+    "MESSAGE_TOO_BIG",
+    "NO_VALID_RECIPIENTS",
+    "PARAMETER_NOT_SUPPORTED",
+    "RECIPIENT_OK",
+    "RELAY_DENIED",
+    "SENDER_OK",
+    "SHUTTING_DOWN",
+    "TOO_MANY_CONNECTIONS",
+    "TOO_MANY_RECIPIENTS",
+    "code_class",
+    "for_decision",
+    "for_upstream",
+    "local_error",
+    "message_accepted",
+    "path_error",
+    "render",
+    "sanitize",
+    "store_unavailable",
+    "summarize",
+    "syntax_error",
+    "upstream_lost_after_data",
+    "upstream_timeout",
+    "upstream_unreachable",
+]
+
+_MAX_TEXT = 300
+_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\s+")
+
+SENDER_OK = SmtpReply(250, "2.1.0", "Sender ok")
+RECIPIENT_OK = SmtpReply(250, "2.1.5", "Recipient ok")
+AUTH_REQUIRED = SmtpReply(530, "5.7.0", "Authentication required")
+RELAY_DENIED = SmtpReply(550, "5.7.1", "relay access denied")
+TOO_MANY_RECIPIENTS = SmtpReply(452, "4.5.3", "Too many recipients")
+MESSAGE_TOO_BIG = SmtpReply(552, "5.3.4", "Message size exceeds fixed maximum message size")
+TOO_MANY_CONNECTIONS = SmtpReply(421, "4.7.0", "Too many connections, try again later")
+SHUTTING_DOWN = SmtpReply(421, "4.3.2", "Service shutting down, try again later")
+BAD_SEQUENCE_NESTED_MAIL = SmtpReply(503, "5.5.1", "Error: nested MAIL command")
+BAD_SEQUENCE_NEED_MAIL = SmtpReply(503, "5.5.1", "Error: need MAIL command")
+BAD_SEQUENCE_NEED_RCPT = SmtpReply(503, "5.5.1", "Error: need RCPT command")
+NO_VALID_RECIPIENTS = SmtpReply(554, "5.5.1", "No valid recipients")
+PARAMETER_NOT_SUPPORTED = SmtpReply(555, "5.5.4", "Parameter not recognized or not implemented")
+
+
+def sanitize(text: str, limit: int = _MAX_TEXT) -> str:
+    """Make text safe to echo in a reply or a log: printable ASCII only, one line, bounded."""
+    cleaned = "".join(ch if " " <= ch <= "~" else "?" for ch in " ".join(text.split()))
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 3] + "..."
+    return cleaned
+
+
+def _tagged(text: str, queue_id: str | None) -> str:
+    text = sanitize(text)
+    return f"{text} [q={queue_id}]" if queue_id else text
+
+
+def render(reply: SmtpReply) -> str:
+    """The reply line as sent on the wire."""
+    return f"{reply.code} {reply.enhanced} {reply.text}"
+
+
+def code_class(reply: SmtpReply) -> str:
+    """`2xx`, `4xx` or `5xx`, the label of the smtp_replies_total metric."""
+    return f"{reply.code // 100}xx"
+
+
+def message_accepted(queue_id: str, destination: str) -> SmtpReply:
+    return SmtpReply(250, "2.0.0", _tagged(f"Ok: accepted by {destination}", queue_id))
+
+
+def local_error(queue_id: str | None = None) -> SmtpReply:
+    """A fault of ours (a bug, a crashing check): temporary, and it tells nothing internal."""
+    return SmtpReply(451, "4.3.0", _tagged("Local error, try again later", queue_id))
+
+
+def store_unavailable(queue_id: str | None = None) -> SmtpReply:
+    return SmtpReply(
+        451, "4.3.0", _tagged("Compliance data temporarily unavailable, try again later", queue_id)
+    )
+
+
+def upstream_unreachable(queue_id: str | None = None) -> SmtpReply:
+    return SmtpReply(
+        451, "4.4.1", _tagged("Upstream server unreachable, try again later", queue_id)
+    )
+
+
+def upstream_timeout(queue_id: str | None = None) -> SmtpReply:
+    return SmtpReply(451, "4.4.2", _tagged("Upstream server timed out, try again later", queue_id))
+
+
+def upstream_lost_after_data(queue_id: str | None = None) -> SmtpReply:
+    """The upstream vanished after the final dot: it may have delivered; we cannot know."""
+    return SmtpReply(
+        451,
+        "4.4.2",
+        _tagged("Upstream connection lost after end of data, delivery unknown", queue_id),
+    )
+
+
+def for_upstream(code: int, message: str, queue_id: str | None = None) -> SmtpReply:
+    """Pass an upstream refusal through: same class, its enhanced code and reason."""
+    text = " ".join(message.split())
+    if not 400 <= code < 600:
+        return SmtpReply(451, "4.4.0", _tagged("Invalid response from upstream server", queue_id))
+    klass = str(code // 100)
+    enhanced = f"{klass}.0.0"
+    match = _ENHANCED.match(text)
+    if match:
+        if match.group(1) == klass:
+            enhanced = f"{klass}.{match.group(2)}.{match.group(3)}"
+        text = text[match.end() :]
+    return SmtpReply(code, enhanced, _tagged(f"upstream: {text}", queue_id))
+
+
+def for_decision(decision: RecipientDecision, queue_id: str | None = None) -> SmtpReply:
+    """A compliance decision for one recipient, as the reply to its RCPT (or in a DSN)."""
+    if decision.action in (Action.FORWARD, Action.REWRITE):
+        return RECIPIENT_OK
+    finding = decision.deciding
+    rule = finding.rule if finding else "policy"
+    reason = finding.reason if finding else "refused by policy"
+    if decision.action is Action.TEMPFAIL:
+        return SmtpReply(451, "4.3.0", _tagged(f"{rule}: {reason}", queue_id))
+    return SmtpReply(550, "5.7.1", _tagged(f"{rule}: {reason}", queue_id))
+
+
+def syntax_error(usage: str) -> SmtpReply:
+    return SmtpReply(501, "5.5.4", f"Syntax: {usage}")
+
+
+def path_error(problem: str, *, sender: bool) -> SmtpReply:
+    """An envelope address that is not acceptable (see proxy.smtp.addresses.Problem)."""
+    if problem == "syntax":
+        return syntax_error("MAIL FROM:<address>" if sender else "RCPT TO:<address>")
+    if problem == "smtputf8":
+        return SmtpReply(553, "5.6.7", "Non-ASCII address requires SMTPUTF8")
+    if problem == "routing":
+        return SmtpReply(
+            553, "5.7.1", "Routing address forms (source routes, %, !, IP literals) not accepted"
+        )
+    return SmtpReply(553, "5.1.7" if sender else "5.1.3", "Invalid mailbox address")
+
+
+def summarize(refusals: list[SmtpReply]) -> SmtpReply:
+    """One reply for a message whose every recipient was refused.
+
+    Any temporary refusal wins (the client retries, and the permanent ones will be refused
+    again then); otherwise the first permanent refusal, with its own reason.
+    """
+    for reply in refusals:
+        if reply.is_temporary:
+            return reply
+    return refusals[0] if refusals else local_error()

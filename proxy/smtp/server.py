@@ -1,0 +1,433 @@
+"""The relay's SMTP listener: aiosmtpd's `SMTP` with the parts a relay must get right.
+
+Overrides, and why:
+- EHLO advertises PIPELINING (commands are read and answered strictly in order, so pipelined
+  groups work), SIZE, 8BITMIME, SMTPUTF8, STARTTLS, and AUTH only once TLS is active.
+- MAIL/RCPT parse paths with `addresses.parse_path` (null sender, 501/553, routing forms).
+- DATA reads the body in large chunks up to CRLF.CRLF instead of line by line (aiosmtpd's
+  per-line loop costs ~1.6 ms of CPU per 100 KB), with the size limit enforced (552).
+- AUTH PLAIN/LOGIN verify in a thread (scrypt), never in the event loop.
+- Every reply is sanitized (no echoed control characters), connection limits give 421, a
+  client dropping the connection is logged at debug level, and shutdown drains sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import collections
+import logging
+import re
+import ssl
+from typing import Any, AnyStr, cast
+
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session, syntax
+
+from proxy.metrics import Metrics
+from proxy.model import RecipientDecision, SmtpReply
+from proxy.settings import SmtpSettings
+from proxy.smtp import replies
+from proxy.smtp.addresses import ParsedPath, PathError, parse_path
+from proxy.smtp.auth import Authenticator
+
+__all__ = ["RelayEnvelope", "RelaySMTP", "SessionTracker"]
+
+log = logging.getLogger(__name__)
+
+_UNSAFE_REPLY = re.compile(r"\r\n|[^\x20-\x7e]")
+_BODY_TYPES = ("7BIT", "8BITMIME")
+
+
+def _keep_crlf(match: re.Match[str]) -> str:
+    return match.group() if match.group() == "\r\n" else "?"
+
+
+class RelayEnvelope(Envelope):
+    """aiosmtpd's envelope plus the transaction's typed state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue_id = ""
+        self.has_sender = False
+        self.decisions: list[RecipientDecision] = []
+        self.finished = False
+
+
+class SessionTracker:
+    """Open sessions, the connection limit, in-flight DATA and the drain on shutdown."""
+
+    def __init__(self, max_connections: int, metrics: Metrics) -> None:
+        self.max_connections = max_connections
+        self.sessions: set[RelaySMTP] = set()
+        self.draining = False
+        self._metrics = metrics
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def opened(self, session: RelaySMTP) -> bool:
+        """Register a session; False when it is over the connection limit."""
+        self.sessions.add(session)
+        self._metrics.smtp_sessions_open.set(len(self.sessions))
+        return len(self.sessions) <= self.max_connections
+
+    def closed(self, session: RelaySMTP) -> None:
+        self.sessions.discard(session)
+        self._metrics.smtp_sessions_open.set(len(self.sessions))
+
+    def begin(self) -> None:
+        self._busy += 1
+        self._idle.clear()
+
+    def end(self) -> None:
+        self._busy -= 1
+        if self._busy == 0:
+            self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._busy
+
+    async def drain(self, grace: float) -> None:
+        """Refuse new transactions, let in-flight DATA finish (up to `grace`), close all."""
+        self.draining = True
+        for session in list(self.sessions):
+            if not session.busy:
+                session.close_with(replies.SHUTTING_DOWN)
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=grace)
+        except TimeoutError:
+            log.warning("shutdown grace expired with %d transaction(s) in flight", self._busy)
+        for session in list(self.sessions):
+            session.abort()
+
+
+class RelaySMTP(SMTP):
+    def __init__(
+        self,
+        handler: Any,
+        *,
+        settings: SmtpSettings,
+        tracker: SessionTracker,
+        authenticator: Authenticator,
+        tls_context: ssl.SSLContext | None,
+    ) -> None:
+        super().__init__(
+            handler,
+            data_size_limit=settings.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=settings.hostname,
+            ident="ESMTP prospect-relay",
+            tls_context=tls_context,
+            timeout=settings.idle_timeout,
+            auth_required=False,
+            auth_require_tls=True,
+        )
+        # aiosmtpd grows a class-level dict on every EHLO; keep ours per session and fixed.
+        self.command_size_limits = collections.defaultdict(
+            lambda: 512, {"MAIL": 1024, "RCPT": 1024}
+        )
+        self._max_recipients = settings.max_recipients
+        self._size_limit = settings.max_message_size
+        self._tracker = tracker
+        self._credentials = authenticator
+        self._accepted = True
+        self.busy = False
+
+    # --- connection life cycle -------------------------------------------------------------
+
+    def _envelope(self) -> RelayEnvelope:
+        envelope = self.envelope
+        assert isinstance(envelope, RelayEnvelope)
+        return envelope
+
+    def _session(self) -> Session:
+        session = self.session
+        assert session is not None
+        return session
+
+    def _create_envelope(self) -> RelayEnvelope:
+        return RelayEnvelope()
+
+    def _set_rset_state(self) -> None:
+        old = self.envelope
+        super()._set_rset_state()  # type: ignore[no-untyped-call]
+        if isinstance(old, RelayEnvelope) and self.session is not None:
+            self.event_handler.transaction_ended(self.session, old)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self._original_transport is None
+        super().connection_made(transport)
+        if first:
+            self._accepted = self._tracker.opened(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._tracker.closed(self)
+        if isinstance(self.envelope, RelayEnvelope) and self.session is not None:
+            self.event_handler.transaction_ended(self.session, self.envelope)
+            self.envelope = self._create_envelope()
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if not self._accepted or self._tracker.draining:
+            reply = replies.TOO_MANY_CONNECTIONS if not self._accepted else replies.SHUTTING_DOWN
+            self.close_with(reply)
+            return
+        try:
+            await super()._handle_client()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            log.debug("client %r dropped the connection", self.session and self.session.peer)
+
+    def close_with(self, reply: SmtpReply) -> None:
+        """Send a final reply (421) and close, without waiting for the client."""
+        transport = cast(asyncio.WriteTransport | None, self.transport)
+        if transport is not None and not transport.is_closing():
+            transport.write(replies.render(reply).encode("ascii") + b"\r\n")
+            transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str):
+            await super().push(_UNSAFE_REPLY.sub(_keep_crlf, status))
+        else:
+            await super().push(status)
+
+    async def _push_reply(self, reply: SmtpReply) -> None:
+        await self.push(replies.render(reply))
+
+    # --- ESMTP -----------------------------------------------------------------------------
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str | None) -> None:
+        if not hostname:
+            await self._push_reply(replies.syntax_error("EHLO hostname"))
+            return
+        self._set_rset_state()
+        session = self._session()
+        session.extended_smtp = True
+        session.host_name = hostname
+        lines = [self.hostname, "PIPELINING", f"SIZE {self._size_limit}", "8BITMIME"]
+        lines.append("SMTPUTF8")
+        if self.tls_context is not None and not self._tls_protocol:
+            lines.append("STARTTLS")
+        if self._credentials.enabled and self._tls_protocol:
+            lines.append("AUTH LOGIN PLAIN")
+        text = "\r\n".join(f"250-{line}" for line in lines[:-1])
+        await self.push(f"{text}\r\n250 {lines[-1]}")
+
+    def _parse(self, arg: str | None, keyword: str, *, sender: bool) -> ParsedPath | SmtpReply:
+        try:
+            path = parse_path(arg, keyword, allow_null=sender, recipient=not sender)
+        except PathError as exc:
+            return replies.path_error(exc.problem, sender=sender)
+        return path
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if await self.check_helo_needed():
+            return
+        if self._tracker.draining:
+            self.close_with(replies.SHUTTING_DOWN)
+            return
+        envelope = self._envelope()
+        if envelope.has_sender:
+            await self._push_reply(replies.BAD_SEQUENCE_NESTED_MAIL)
+            return
+        path = self._parse(arg, "FROM:", sender=True)
+        if isinstance(path, SmtpReply):
+            await self._push_reply(path)
+            return
+        smtputf8, problem = self._mail_params(path)
+        if problem is not None:
+            await self._push_reply(problem)
+            return
+        if path.non_ascii and not smtputf8:
+            await self._push_reply(replies.path_error("smtputf8", sender=True))
+            return
+        envelope.mail_from = path.address
+        envelope.smtp_utf8 = smtputf8
+        status = await self._call_handler_hook("MAIL", path.address, list(path.params))
+        if status.startswith("250"):
+            envelope.has_sender = True
+            envelope.mail_options.extend(path.params)
+        else:
+            self._set_rset_state()
+        await self.push(status)
+
+    def _mail_params(self, path: ParsedPath) -> tuple[bool, SmtpReply | None]:
+        params = dict(path.params)
+        body = params.pop("BODY", "7BIT")
+        if body is None or body.upper() not in _BODY_TYPES:
+            return False, replies.syntax_error("BODY=7BIT|8BITMIME")
+        smtputf8 = "SMTPUTF8" in params
+        if params.pop("SMTPUTF8", None) is not None:
+            return False, replies.syntax_error("SMTPUTF8 takes no value")
+        size = params.pop("SIZE", None)
+        if size is not None or "SIZE" in path.params:
+            if size is None or not size.isdigit():
+                return False, replies.syntax_error("SIZE=<number>")
+            if int(size) > self._size_limit:
+                return False, replies.MESSAGE_TOO_BIG
+        if params:
+            return False, replies.PARAMETER_NOT_SUPPORTED
+        return smtputf8, None
+
+    @syntax("RCPT TO: <address>")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self.check_helo_needed():
+            return
+        envelope = self._envelope()
+        if not envelope.has_sender:
+            await self._push_reply(replies.BAD_SEQUENCE_NEED_MAIL)
+            return
+        path = self._parse(arg, "TO:", sender=False)
+        if isinstance(path, SmtpReply):
+            await self._push_reply(path)
+            return
+        if path.params:
+            await self._push_reply(replies.PARAMETER_NOT_SUPPORTED)
+            return
+        if path.non_ascii and not envelope.smtp_utf8:
+            await self._push_reply(replies.path_error("smtputf8", sender=False))
+            return
+        if path.address in envelope.rcpt_tos:
+            await self._push_reply(replies.RECIPIENT_OK)
+            return
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            await self._push_reply(replies.TOO_MANY_RECIPIENTS)
+            return
+        status = await self._call_handler_hook("RCPT", path.address, [])
+        if status.startswith("250"):
+            envelope.rcpt_tos.append(path.address)
+        await self.push(status)
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str | None) -> None:
+        if await self.check_helo_needed():
+            return
+        envelope = self._envelope()
+        if arg:
+            await self._push_reply(replies.syntax_error("DATA"))
+            return
+        if not envelope.has_sender:
+            await self._push_reply(replies.BAD_SEQUENCE_NEED_MAIL)
+            return
+        if not envelope.rcpt_tos:
+            no_valid = bool(envelope.decisions)
+            await self._push_reply(
+                replies.NO_VALID_RECIPIENTS if no_valid else replies.BAD_SEQUENCE_NEED_RCPT
+            )
+            return
+        if self._tracker.draining:
+            self.close_with(replies.SHUTTING_DOWN)
+            return
+        self.busy = True
+        self._tracker.begin()
+        try:
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            content = await self._read_data()
+            if content is None:
+                self._set_rset_state()
+                await self._push_reply(replies.MESSAGE_TOO_BIG)
+            else:
+                envelope.content = envelope.original_content = content
+                status = await self._call_handler_hook("DATA")
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                await self.push(status)
+        finally:
+            self.busy = False
+            self._tracker.end()
+        if self._tracker.draining:
+            self.close_with(replies.SHUTTING_DOWN)
+
+    async def _read_data(self) -> bytes | None:
+        """Read DATA up to the lone-dot line; None when it exceeded the size limit.
+
+        `readuntil(b".\\r\\n")` returns whole runs of text at C speed; a match ends the data
+        only when the dot starts a line (the two bytes before it are CRLF, or it is the first
+        byte). On LimitOverrunError the reader hands over everything that cannot contain the
+        separator, so nothing is read past the end of the data (pipelined commands stay).
+        """
+        reader = self._reader
+        limit = self._size_limit
+        chunks: list[bytes] = []
+        size = 0
+        too_big = False
+        tail = b"\r\n"  # the last two bytes consumed; CRLF means "at the start of a line"
+        while True:
+            try:
+                chunk = await reader.readuntil(b".\r\n")
+            except asyncio.LimitOverrunError as exc:
+                chunk = await reader.readexactly(exc.consumed)
+                part, done = chunk, False
+            else:
+                before = chunk[:-3]
+                last_two = before[-2:] if len(before) >= 2 else (tail + before)[-2:]
+                done = last_two == b"\r\n"
+                part = before if done else chunk
+            self._reset_timeout()
+            size += len(part)
+            if size > limit:
+                too_big = True
+                chunks.clear()
+            elif part:
+                chunks.append(part)
+            if done:
+                break
+            tail = (tail + part)[-2:]
+        if too_big:
+            return None
+        content = b"".join(chunks)
+        if content.startswith(b"."):
+            content = content[1:]
+        return content.replace(b"\r\n.", b"\r\n")
+
+    # --- AUTH (offered only after STARTTLS; aiosmtpd answers 538 before) --------------------
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            blob = await self.challenge_auth("")
+            if blob is MISSING:
+                return AuthResult(success=False, handled=True)
+        else:
+            try:
+                blob = base64.b64decode(args[1], validate=True)
+            except (binascii.Error, ValueError):
+                await self.push("501 5.5.2 Cannot decode base64")
+                return AuthResult(success=False, handled=True)
+        parts = blob.split(b"\x00")
+        if len(parts) != 3:
+            await self.push("501 5.5.2 Cannot split auth value")
+            return AuthResult(success=False, handled=True)
+        return await self._check(parts[1], parts[2])
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        if len(args) == 1:
+            login = await self.challenge_auth("Username:")
+            if login is MISSING:
+                return AuthResult(success=False, handled=True)
+        else:
+            try:
+                login = base64.b64decode(args[1], validate=True)
+            except (binascii.Error, ValueError):
+                await self.push("501 5.5.2 Cannot decode base64")
+                return AuthResult(success=False, handled=True)
+        password = await self.challenge_auth("Password:")
+        if password is MISSING:
+            return AuthResult(success=False, handled=True)
+        return await self._check(login, password)
+
+    async def _check(self, login: bytes, password: bytes) -> AuthResult:
+        try:
+            username = login.decode("utf-8")
+        except UnicodeDecodeError:
+            return AuthResult(success=False, handled=False)
+        if await self._credentials.authenticate(username, password):
+            return AuthResult(success=True, auth_data=username)
+        log.info("AUTH failed for peer %r", self._session().peer)
+        return AuthResult(success=False, handled=False)

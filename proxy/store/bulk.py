@@ -1,0 +1,94 @@
+"""Driver-level bulk upsert of contacts: compiled once, values converted without SQLAlchemy.
+
+SQLAlchemy's per-value bind processing was half the time of a 1M-row import; here each
+row becomes one tuple in the driver's own types (SQLite: ISO strings for dates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Date
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from proxy.store.tables import contacts
+
+__all__ = ["BulkUpsert", "count_existing"]
+
+_STAMPS = ("created_at", "updated_at")
+
+
+@dataclass(frozen=True, slots=True)
+class BulkUpsert:
+    sql: str
+    order: tuple[str, ...]  # parameter names in positional order
+    iso_dates: tuple[int, ...]  # positions whose date values the driver needs as ISO text
+    sqlite: bool
+
+    @classmethod
+    def compile(
+        cls, dialect: Dialect, insert: PgInsert | SqliteInsert, columns: Sequence[str]
+    ) -> BulkUpsert:
+        """INSERT .. ON CONFLICT (email) DO UPDATE of `columns` (created_at is kept)."""
+        keys = [*columns, "address_hash", *_STAMPS]
+        updated = [name for name in keys if name not in ("email", "created_at")]
+        statement = insert.on_conflict_do_update(
+            index_elements=["email"],
+            set_={name: insert.excluded[name] for name in updated},
+        )
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        order = tuple(compiled.positiontup or ())
+        if sorted(order) != sorted(keys):
+            raise RuntimeError(f"unexpected parameters in the compiled upsert: {order}")
+        sqlite = dialect.name == "sqlite"
+        iso_dates = tuple(
+            position
+            for position, name in enumerate(order)
+            if sqlite and isinstance(contacts.c[name].type, Date)
+        )
+        return cls(str(compiled), order, iso_dates, sqlite)
+
+    def timestamp(self, now: datetime) -> Any:
+        """`now` as the driver takes it for a UtcDateTime column."""
+        if self.sqlite:  # SQLAlchemy's SQLite storage format, naive UTC
+            return now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return now
+
+    def params(
+        self, row: Mapping[str, Any], email: str, hashed: str, stamp: Any
+    ) -> tuple[Any, ...]:
+        """One row's positional parameters (email normalised, hashed, timestamps set)."""
+        values = {**row, "email": email, "address_hash": hashed, _STAMPS[0]: stamp}
+        values[_STAMPS[1]] = stamp
+        if not self.iso_dates:
+            return tuple(map(values.__getitem__, self.order))
+        params = list(map(values.__getitem__, self.order))
+        for position in self.iso_dates:
+            value = params[position]
+            if value is not None:
+                params[position] = value.isoformat()
+        return tuple(params)
+
+
+async def count_existing(connection: AsyncConnection, emails: Sequence[str]) -> int:
+    """How many of these (normalised) emails are in the register already.
+
+    Driver-level SQL: SQLAlchemy's expanding IN renders and names 10,000 parameters per
+    batch, which cost as much as the query itself.
+    """
+    if not emails:
+        return 0
+    if connection.dialect.name == "postgresql":
+        sql = "SELECT count(*) FROM contacts WHERE email = ANY($1::text[])"
+        params: tuple[Any, ...] = (list(emails),)
+    else:
+        sql = f"SELECT count(*) FROM contacts WHERE email IN ({','.join('?' * len(emails))})"
+        params = tuple(emails)
+    result = await connection.exec_driver_sql(sql, params)
+    return int(result.scalar_one())

@@ -1,0 +1,82 @@
+"""The async engine: SQLite (WAL, busy timeout) by default, PostgreSQL (asyncpg) when set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from proxy.errors import ConfigError, ConfigProblem
+from proxy.settings import DatabaseSettings
+
+__all__ = ["WRITE_OPTION", "create_engine"]
+
+# Execution option marking a connection that will write: on SQLite its transaction starts
+# with BEGIN IMMEDIATE, so two writers queue on the busy timeout instead of one failing with
+# "database is locked" when it upgrades a read lock (SQLite cannot wait in that case).
+WRITE_OPTION = "prospect_relay_write"
+
+
+def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """Build the engine for `settings.url`; for a SQLite file, create its directory."""
+    try:
+        url = make_url(settings.url)
+    except Exception as exc:  # the URL parser raises plain ArgumentError/ValueError
+        raise ConfigError([ConfigProblem("settings", "database.url", str(exc))]) from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.get_driver_name() != "aiosqlite":
+            url = url.set(drivername="sqlite+aiosqlite")
+        return _sqlite_engine(url.render_as_string(hide_password=False), url.database, settings)
+    if backend == "postgresql":
+        if url.get_driver_name() != "asyncpg":
+            url = url.set(drivername="postgresql+asyncpg")
+        return create_async_engine(
+            url,
+            pool_size=settings.pool_size,
+            max_overflow=settings.pool_size,
+            pool_pre_ping=True,
+            pool_timeout=settings.timeout,
+            connect_args={"timeout": settings.timeout},
+        )
+    raise ConfigError(
+        [ConfigProblem("settings", "database.url", f"unsupported database {backend!r}")]
+    )
+
+
+def _sqlite_engine(url: str, database: str | None, settings: DatabaseSettings) -> AsyncEngine:
+    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    if not in_memory:
+        assert database is not None
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    busy_ms = int(settings.timeout * 1000)
+    options: dict[str, Any] = {"connect_args": {"timeout": settings.timeout}}
+    if not in_memory:
+        options["pool_size"] = settings.pool_size
+        options["max_overflow"] = settings.pool_size
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (pysqlite's implicit transactions defer the lock).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            f"PRAGMA busy_timeout = {busy_ms}",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+            "PRAGMA cache_size = -131072",  # 128 MiB: index inserts of big imports stay in memory
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine

@@ -1,0 +1,611 @@
+"""`Store`: the one object the relay, the web pages and the CLI use to read and write facts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, or_, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from proxy.errors import StoreUnavailable
+from proxy.model import (
+    Action,
+    Basis,
+    ConsentMethod,
+    ConsentState,
+    Contact,
+    RecipientFacts,
+    Suppression,
+    SuppressionOrigin,
+)
+from proxy.store.bulk import BulkUpsert, count_existing
+from proxy.store.contact_rows import CONTACT_COLUMNS, contact_to_row, is_objection, row_to_contact
+from proxy.store.database import WRITE_OPTION
+from proxy.store.hashing import (
+    address_hash,
+    domain_hash,
+    hmac_hex,
+    normalise_address,
+    sha256_hash,
+)
+from proxy.store.records import AuditRecord, ForgetResult, SuppressionEntry, UpsertResult
+from proxy.store.scopes import GLOBAL_SCOPE, normalise_scope
+from proxy.store.tables import (
+    HASH_KIND_ADDRESS,
+    HASH_KIND_DOMAIN,
+    HASH_KIND_SHA256,
+    HASH_PREFIX_LENGTH,
+    audit_records,
+    contacts,
+    sends,
+    suppressions,
+)
+
+__all__ = ["Store"]
+
+log = logging.getLogger(__name__)
+
+_PG_IMPORT_LOCK = 0x70726F74  # advisory lock id serialising contact import batches
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Register, suppression list, send records and audit trail on one database.
+
+    Every method opens its own short transaction, so callers never hold a connection
+    across an SMTP round trip. Database errors and timeouts become `StoreUnavailable`:
+    the relay answers 451 (fail closed) and the CLI prints one line.
+    """
+
+    def __init__(self, engine: AsyncEngine, hash_key: bytes, *, timeout: float = 5.0) -> None:
+        if not hash_key:
+            raise ValueError("the hash key must not be empty")
+        self._engine = engine
+        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._key = hash_key
+        self._timeout = timeout
+        self._upserts: dict[tuple[str, tuple[str, ...]], BulkUpsert] = {}
+
+    # -- hashing -----------------------------------------------------------------------
+
+    def address_hash(self, address: str) -> str:
+        """The keyed hash of `address` (what suppressions, sends and audit records hold)."""
+        return address_hash(self._key, address)
+
+    def domain_hash(self, domain: str) -> str:
+        return domain_hash(self._key, domain)
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _guard(self, what: str, timeout: float | None) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(timeout):
+                yield
+        except TimeoutError:
+            log.warning("store: %s timed out after %ss", what, timeout)
+            raise StoreUnavailable(f"{what}: the database did not answer in time") from None
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("store: %s failed: %s", what, type(exc).__name__)
+            raise StoreUnavailable(f"{what}: {_first_line(exc)}") from exc
+
+    @asynccontextmanager
+    async def _read(
+        self, what: str, timeout: float | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        async with self._guard(what, timeout), self._engine.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _write(
+        self, what: str, timeout: float | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        async with self._guard(what, timeout), self._writer.begin() as connection:
+            yield connection
+
+    def _insert(self, connection: AsyncConnection, table: Table) -> Any:
+        """INSERT supporting ON CONFLICT for the connection's dialect (SQLite or PostgreSQL)."""
+        if connection.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    # -- the relay's read path ---------------------------------------------------------
+
+    async def load_recipient_facts(self, addresses: Sequence[str]) -> dict[str, RecipientFacts]:
+        """Facts for each address (keyed as given), in three indexed reads for the batch."""
+        if not addresses:
+            return {}
+        normalised = {address: normalise_address(address) for address in addresses}
+        emails = set(normalised.values())
+        keyed = {email: self.address_hash(email) for email in emails}
+        plain = {email: sha256_hash(email) for email in emails}
+        domains = {email: self.domain_hash(email.rpartition("@")[2]) for email in emails}
+        wanted = {*keyed.values(), *plain.values(), *domains.values()}
+        async with self._read("loading recipient facts", self._timeout) as connection:
+            contact_rows = await connection.execute(
+                select(contacts).where(contacts.c.email.in_(emails))
+            )
+            by_email = {row.email: row_to_contact(row._mapping) for row in contact_rows}
+            suppression_rows = await connection.execute(
+                select(
+                    suppressions.c.hash,
+                    suppressions.c.kind,
+                    suppressions.c.scope,
+                    suppressions.c.origin,
+                    suppressions.c.created_at,
+                ).where(suppressions.c.hash.in_(wanted))
+            )
+            by_hash: dict[tuple[str, str], list[Suppression]] = {}
+            for row in suppression_rows:
+                by_hash.setdefault((row.kind, row.hash), []).append(
+                    Suppression(
+                        scope=row.scope,
+                        origin=SuppressionOrigin(row.origin),
+                        created_at=row.created_at,
+                        domain_wide=row.kind == HASH_KIND_DOMAIN,
+                    )
+                )
+            send_rows = await connection.execute(
+                select(sends).where(sends.c.address_hash.in_(set(keyed.values())))
+            )
+            by_send = {row.address_hash: row for row in send_rows}
+        facts: dict[str, RecipientFacts] = {}
+        for address, email in normalised.items():
+            found = (
+                *by_hash.get((HASH_KIND_ADDRESS, keyed[email]), ()),
+                *by_hash.get((HASH_KIND_SHA256, plain[email]), ()),
+                *by_hash.get((HASH_KIND_DOMAIN, domains[email]), ()),
+            )
+            sent = by_send.get(keyed[email])
+            facts[address] = RecipientFacts(
+                address=address,
+                contact=by_email.get(email),
+                suppressions=found,
+                first_message_at=sent.first_message_at if sent is not None else None,
+                repermission_at=sent.repermission_at if sent is not None else None,
+            )
+        return facts
+
+    async def ping(self) -> None:
+        """Readiness: one round trip to the database within the lookup timeout."""
+        async with self._read("ping", self._timeout) as connection:
+            await connection.execute(text("SELECT 1"))
+
+    # -- suppressions ------------------------------------------------------------------
+
+    def _target(
+        self,
+        address: str | None,
+        address_hash: str | None,
+        domain: str | None,
+        sha256: str | None,
+    ) -> tuple[str, str]:
+        given = [value for value in (address, address_hash, domain, sha256) if value]
+        if len(given) != 1:
+            raise ValueError("give exactly one of address, address_hash, domain, sha256")
+        if address:
+            return HASH_KIND_ADDRESS, self.address_hash(address)
+        if domain:
+            return HASH_KIND_DOMAIN, self.domain_hash(domain)
+        if address_hash:
+            return HASH_KIND_ADDRESS, _check_hex(address_hash)
+        assert sha256 is not None
+        return HASH_KIND_SHA256, _check_hex(sha256)
+
+    async def add_suppression(
+        self,
+        *,
+        address: str | None = None,
+        address_hash: str | None = None,
+        domain: str | None = None,
+        sha256: str | None = None,
+        scope: str = GLOBAL_SCOPE,
+        origin: SuppressionOrigin,
+    ) -> bool:
+        """Suppress one address / keyed hash / domain / plain SHA-256; True if it is new.
+
+        An upsert on (hash, kind, scope): suppressing twice, even concurrently from
+        several instances, leaves one row and keeps the first date and origin.
+        """
+        kind, value = self._target(address, address_hash, domain, sha256)
+        scope = normalise_scope(scope)
+        async with self._write("adding a suppression", self._timeout) as connection:
+            return (
+                await self._insert_suppressions(
+                    connection, [_suppression_row(value, kind, scope, origin, _now())]
+                )
+                == 1
+            )
+
+    async def _insert_suppressions(
+        self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
+    ) -> int:
+        """Insert rows that are not yet listed; returns how many were new."""
+        if not rows:
+            return 0
+        statement = self._insert(connection, suppressions).on_conflict_do_nothing(
+            index_elements=["hash", "kind", "scope"]
+        )
+        if len(rows) == 1:
+            result = await connection.execute(statement, rows[0])
+            return max(result.rowcount, 0)
+        # RETURNING yields only the rows really inserted, also under concurrent writers.
+        result = await connection.execute(statement.returning(suppressions.c.id), list(rows))
+        return len(result.all())
+
+    async def _count_suppressions(self, connection: AsyncConnection) -> int:
+        count = await connection.scalar(select(func.count()).select_from(suppressions))
+        return int(count or 0)
+
+    async def import_suppressions(self, entries: Iterable[SuppressionEntry]) -> int:
+        """Add many entries in one transaction (existing ones are kept); returns new ones."""
+        rows = [_suppression_row(e.hash, e.kind, e.scope, e.origin, e.created_at) for e in entries]
+        async with self._write("importing suppressions") as connection:
+            return await self._insert_suppressions(connection, rows)
+
+    async def remove_suppression(
+        self,
+        *,
+        address: str | None = None,
+        address_hash: str | None = None,
+        domain: str | None = None,
+        sha256: str | None = None,
+        scope: str | None = GLOBAL_SCOPE,
+    ) -> int:
+        """Lift suppressions of one target in `scope` (None: every scope); returns the count.
+
+        For an address this also lifts an imported plain SHA-256 entry of that address.
+        """
+        kind, value = self._target(address, address_hash, domain, sha256)
+        targets = [and_(suppressions.c.kind == kind, suppressions.c.hash == value)]
+        if address:
+            targets.append(
+                and_(
+                    suppressions.c.kind == HASH_KIND_SHA256,
+                    suppressions.c.hash == sha256_hash(address),
+                )
+            )
+        statement = delete(suppressions).where(or_(*targets))
+        if scope is not None:
+            statement = statement.where(suppressions.c.scope == normalise_scope(scope))
+        async with self._write("removing a suppression", self._timeout) as connection:
+            result = await connection.execute(statement)
+            return max(result.rowcount, 0)
+
+    async def is_suppressed(self, address: str, scope: str | None = None) -> list[Suppression]:
+        """The suppressions matching `address` (its hashes or its domain), optionally one scope."""
+        facts = await self.load_recipient_facts([address])
+        found = facts[address].suppressions
+        return [entry for entry in found if scope is None or entry.scope == scope]
+
+    async def is_domain_suppressed(
+        self, domain: str, scope: str | None = None
+    ) -> list[Suppression]:
+        statement = select(suppressions).where(
+            suppressions.c.kind == HASH_KIND_DOMAIN,
+            suppressions.c.hash == self.domain_hash(domain),
+        )
+        if scope is not None:
+            statement = statement.where(suppressions.c.scope == scope)
+        async with self._read("checking a domain", self._timeout) as connection:
+            rows = (await connection.execute(statement)).all()
+        return [
+            Suppression(row.scope, SuppressionOrigin(row.origin), row.created_at, True)
+            for row in rows
+        ]
+
+    async def suppression_count(self) -> int:
+        async with self._read("counting suppressions", self._timeout) as connection:
+            return await self._count_suppressions(connection)
+
+    async def export_suppressions(self) -> AsyncIterator[SuppressionEntry]:
+        """Stream every suppression (hash, kind, scope, origin, date), oldest first."""
+        statement = select(suppressions).order_by(suppressions.c.id)
+        async with self._read("exporting suppressions") as connection:
+            result = await connection.stream(statement.execution_options(yield_per=5000))
+            async for row in result:
+                yield SuppressionEntry(
+                    hash=row.hash,
+                    kind=row.kind,
+                    scope=row.scope,
+                    origin=SuppressionOrigin(row.origin),
+                    created_at=row.created_at,
+                )
+
+    # -- send records ------------------------------------------------------------------
+
+    async def _record_send(self, address_hash: str, column: str) -> bool:
+        value = {"address_hash": _check_hex(address_hash), column: _now()}
+        async with self._write("recording a send", self._timeout) as connection:
+            statement = self._insert(connection, sends)
+            statement = statement.on_conflict_do_update(
+                index_elements=["address_hash"],
+                set_={column: statement.excluded[column]},
+                where=sends.c[column].is_(None),
+            )
+            result = await connection.execute(statement, value)
+            return result.rowcount == 1
+
+    async def record_first_message(self, address_hash: str) -> bool:
+        """Note that the first-contact notice went to this recipient; True the first time."""
+        return await self._record_send(address_hash, "first_message_at")
+
+    async def record_repermission(self, address_hash: str) -> bool:
+        """Claim the one re-permission message for this recipient, atomically.
+
+        True only for the single caller that recorded it; every later (or concurrent)
+        caller on any instance gets False and must not send another one.
+        """
+        return await self._record_send(address_hash, "repermission_at")
+
+    # -- contacts ----------------------------------------------------------------------
+
+    async def get_contact(self, address: str) -> Contact | None:
+        email = normalise_address(address)
+        async with self._read("reading a contact", self._timeout) as connection:
+            row = (
+                await connection.execute(select(contacts).where(contacts.c.email == email))
+            ).first()
+        return None if row is None else row_to_contact(row._mapping)
+
+    async def get_contact_by_hash(self, address_hash: str) -> Contact | None:
+        """The contact whose keyed hash this is (an indexed read through the hash prefix)."""
+        value = _check_hex(address_hash)
+        statement = select(contacts).where(
+            func.substr(contacts.c.address_hash, 1, HASH_PREFIX_LENGTH)
+            == value[:HASH_PREFIX_LENGTH],
+            contacts.c.address_hash == value,
+        )
+        async with self._read("reading a contact", self._timeout) as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else row_to_contact(row._mapping)
+
+    async def upsert_contacts(self, rows: Sequence[Contact]) -> UpsertResult:
+        """Insert or fully replace these contacts (objections add suppressions)."""
+        return await self.upsert_contact_rows(
+            [contact_to_row(contact) for contact in rows], CONTACT_COLUMNS
+        )
+
+    async def upsert_contact_rows(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        columns: Sequence[str],
+        *,
+        normalised: bool = False,
+    ) -> UpsertResult:
+        """Bulk upsert: rows hold `columns` (the CSV's); an update touches only those.
+
+        A row whose consent is withdrawn or whose marketing is refused also gets a global
+        suppression (origin objection). Nothing here ever lifts a suppression.
+        One transaction for the batch: give it a few thousand rows at a time.
+        `normalised=True` says the emails already went through normalise_address.
+        """
+        now = _now()
+        by_email: dict[str, Mapping[str, Any]] = {}
+        for row in rows:  # the last row for an address wins, as if applied in order
+            by_email[row["email"] if normalised else normalise_address(row["email"])] = row
+        if not by_email:
+            return UpsertResult(0, 0, 0)
+        async with self._write("importing contacts") as connection:
+            if connection.dialect.name == "postgresql":
+                # Concurrent imports take turns per batch (as on SQLite), so the
+                # inserted/updated counts of each are exact; the rows are safe either way.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_IMPORT_LOCK}
+                )
+            upsert = self._contact_upsert(connection, columns)
+            stamp = upsert.timestamp(now)
+            params = []
+            objections = []
+            for email, row in by_email.items():
+                hashed = hmac_hex(self._key, email)  # email is already normalised
+                params.append(upsert.params(row, email, hashed, stamp))
+                if is_objection(row):
+                    objections.append(
+                        _suppression_row(
+                            hashed,
+                            HASH_KIND_ADDRESS,
+                            GLOBAL_SCOPE,
+                            SuppressionOrigin.OBJECTION,
+                            now,
+                        )
+                    )
+            existing = await count_existing(connection, list(by_email))
+            await connection.exec_driver_sql(upsert.sql, params)
+            created = await self._insert_suppressions(connection, objections)
+        return UpsertResult(len(by_email) - existing, existing, created)
+
+    def _contact_upsert(self, connection: AsyncConnection, columns: Sequence[str]) -> BulkUpsert:
+        key = (connection.dialect.name, tuple(columns))
+        upsert = self._upserts.get(key)
+        if upsert is None:
+            upsert = self._upserts[key] = BulkUpsert.compile(
+                connection.dialect, self._insert(connection, contacts), columns
+            )
+        return upsert
+
+    async def set_consent(
+        self,
+        address: str,
+        state: ConsentState,
+        *,
+        method: ConsentMethod | None = None,
+        proof: str | None = None,
+        controller: str | None = None,
+        at: date | None = None,
+    ) -> tuple[Contact | None, bool]:
+        """Record a grant (creating the contact if needed) or a withdrawal.
+
+        A withdrawal also suppresses the address globally (origin objection), even when
+        the person is not in the register; a grant never lifts a suppression.
+        Returns the contact as stored (None for a withdrawal of an unknown address) and
+        whether a suppression was created.
+        """
+        email = normalise_address(address)
+        now = _now()
+        row: dict[str, Any] = {
+            "email": email,
+            "consent": state.value,
+            "consent_at": at or now.date(),
+        }
+        if state is ConsentState.GRANTED:
+            row |= {
+                "consent_method": method.value if method else None,
+                "consent_proof": proof,
+                "consent_controller": controller,
+            }
+            result = await self.upsert_contact_rows([row], list(row))
+            return await self.get_contact(email), result.suppressions_created > 0
+        async with self._write("withdrawing consent") as connection:
+            await connection.execute(
+                contacts.update()
+                .where(contacts.c.email == email)
+                .values(consent=state.value, consent_at=row["consent_at"], updated_at=now)
+            )
+            created = 0
+            if state is ConsentState.WITHDRAWN:
+                created = await self._insert_suppressions(
+                    connection,
+                    [
+                        _suppression_row(
+                            self.address_hash(email),
+                            HASH_KIND_ADDRESS,
+                            GLOBAL_SCOPE,
+                            SuppressionOrigin.OBJECTION,
+                            now,
+                        )
+                    ],
+                )
+        return await self.get_contact(email), created > 0
+
+    async def forget(self, address: str) -> ForgetResult:
+        """Erase the person's register data and send records; keep (or add) the suppression."""
+        email = normalise_address(address)
+        hashed = self.address_hash(email)
+        async with self._write("erasing a contact") as connection:
+            contact = await connection.execute(delete(contacts).where(contacts.c.email == email))
+            sent = await connection.execute(delete(sends).where(sends.c.address_hash == hashed))
+            created = await self._insert_suppressions(
+                connection,
+                [
+                    _suppression_row(
+                        hashed, HASH_KIND_ADDRESS, GLOBAL_SCOPE, SuppressionOrigin.ERASURE, _now()
+                    )
+                ],
+            )
+        return ForgetResult(contact.rowcount > 0, sent.rowcount > 0, created > 0)
+
+    def _stale(self, before: date) -> Any:
+        """Contacts whose every known date (collection, interaction, purchase, consent) is old."""
+        dates = (
+            contacts.c.collected_at,
+            contacts.c.last_interaction,
+            contacts.c.last_purchase,
+            contacts.c.consent_at,
+        )
+        return and_(
+            or_(*(column.is_not(None) for column in dates)),
+            *(or_(column.is_(None), column < before) for column in dates),
+        )
+
+    async def stale_contacts(self, before: date, limit: int = 1000) -> list[Contact]:
+        """Up to `limit` contacts with no date on or after `before` (retention candidates)."""
+        statement = select(contacts).where(self._stale(before)).order_by(contacts.c.id)
+        async with self._read("listing stale contacts") as connection:
+            rows = (await connection.execute(statement.limit(limit))).all()
+        return [row_to_contact(row._mapping) for row in rows]
+
+    async def purge_contacts(self, before: date) -> int:
+        """Delete the contacts `stale_contacts(before)` lists; suppressions stay."""
+        async with self._write("purging contacts") as connection:
+            result = await connection.execute(delete(contacts).where(self._stale(before)))
+        return max(result.rowcount, 0)
+
+    # -- audit trail -------------------------------------------------------------------
+
+    async def record_audit(self, records: Sequence[AuditRecord]) -> None:
+        if not records:
+            return
+        rows = [
+            {
+                "created_at": record.created_at,
+                "queue_id": record.queue_id,
+                "campaign": record.campaign,
+                "sender_hash": record.sender_hash,
+                "recipient_hash": record.recipient_hash,
+                "country": record.country,
+                "action": record.action.value,
+                "rule_ids": ",".join(record.rule_ids),
+                "basis": record.basis.value,
+                "instance": record.instance,
+            }
+            for record in records
+        ]
+        async with self._write("recording audit records", self._timeout) as connection:
+            await connection.execute(audit_records.insert(), rows)
+
+    async def stream_audit(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> AsyncIterator[AuditRecord]:
+        """Audit records with since <= created_at < until, oldest first, streamed."""
+        statement = select(audit_records).order_by(audit_records.c.created_at, audit_records.c.id)
+        if since is not None:
+            statement = statement.where(audit_records.c.created_at >= since)
+        if until is not None:
+            statement = statement.where(audit_records.c.created_at < until)
+        async with self._read("reading audit records") as connection:
+            result = await connection.stream(statement.execution_options(yield_per=5000))
+            async for row in result:
+                yield AuditRecord(
+                    created_at=row.created_at,
+                    queue_id=row.queue_id,
+                    campaign=row.campaign,
+                    sender_hash=row.sender_hash,
+                    recipient_hash=row.recipient_hash,
+                    country=row.country,
+                    action=Action(row.action),
+                    rule_ids=tuple(row.rule_ids.split(",")) if row.rule_ids else (),
+                    basis=Basis(row.basis),
+                    instance=row.instance,
+                )
+
+    async def purge_audit(self, before: datetime) -> int:
+        async with self._write("purging audit records") as connection:
+            result = await connection.execute(
+                delete(audit_records).where(audit_records.c.created_at < before)
+            )
+        return max(result.rowcount, 0)
+
+
+def _suppression_row(
+    value: str, kind: str, scope: str, origin: SuppressionOrigin, created_at: datetime
+) -> dict[str, Any]:
+    return {
+        "hash": value,
+        "kind": kind,
+        "scope": scope,
+        "origin": origin.value,
+        "created_at": created_at,
+    }
+
+
+def _check_hex(value: str) -> str:
+    value = value.strip().lower()
+    if len(value) != 64 or any(char not in "0123456789abcdef" for char in value):
+        raise ValueError("a hash must be 64 hexadecimal characters (SHA-256)")
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]

@@ -1,0 +1,87 @@
+"""Cross-cutting protections: security headers on every response, rate and size limits."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+from proxy.web.pages import CONTENT_SECURITY_POLICY
+from proxy.web.ratelimit import RateLimiter
+
+__all__ = ["LIMITED_ROUTE_PREFIX", "add_security_headers", "client_address", "limits_middleware"]
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+LIMITED_ROUTE_PREFIX = "unsubscribe"  # route names starting with it are rate limited
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    # The token in the URL identifies an objection: it must never leak through a Referer.
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",
+    "Server": "prospect-relay",  # instead of aiohttp's version banner
+}
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: runs for every response, error pages included."""
+    response.headers.update(_SECURITY_HEADERS)
+
+
+def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def client_address(request: web.Request, trusted: Sequence[IPNetwork]) -> str:
+    """The client's IP: the peer, or behind trusted reverse proxies the X-Forwarded-For hop
+    just before them (the rightmost untrusted one; earlier hops are the client's to forge).
+    """
+    peer = request.remote or "unknown"
+    if not trusted or not _trusted(peer, trusted):
+        return peer
+    hops = [
+        hop.strip() for hop in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
+    ]
+    for hop in reversed([hop for hop in hops if hop]):
+        if not _trusted(hop, trusted):
+            return hop
+    return peer
+
+
+def limits_middleware(
+    limiter: RateLimiter, max_body_bytes: int, trusted_proxies: Sequence[IPNetwork] = ()
+) -> Middleware:
+    """Refuse oversized bodies (413) everywhere and excess requests per client IP (429).
+
+    Only the unsubscribe routes are rate limited: probes and scrapes come from a few
+    monitoring hosts at a steady pace and must never be refused.
+    """
+
+    @web.middleware
+    async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        length = request.content_length
+        if length is not None and length > max_body_bytes:
+            # Declared too big: refuse before reading a byte. Undeclared (chunked) bodies are
+            # cut at the same size by the application's client_max_size.
+            raise web.HTTPRequestEntityTooLarge(max_size=max_body_bytes, actual_size=length)
+        name = request.match_info.route.name or ""
+        if name.startswith(LIMITED_ROUTE_PREFIX):
+            client = client_address(request, trusted_proxies)
+            if not limiter.allow(client):
+                return web.Response(
+                    text="Too many requests. Please try again later.\n",
+                    status=429,
+                    headers={"Retry-After": str(limiter.retry_after(client))},
+                )
+        return await handler(request)
+
+    return limits

@@ -1,0 +1,227 @@
+"""Shared fixtures: clean environment, settings factory, recording upstream, running relay."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP
+
+from proxy.app import RelayApp
+from proxy.service import Compliance
+from proxy.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environ() -> Iterator[None]:
+    """pydantic-settings must never read the developer's PROSPECT_RELAY_* variables."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("PROSPECT_RELAY_")}
+    for key in saved:
+        del os.environ[key]
+    yield
+    for key in [k for k in os.environ if k.startswith("PROSPECT_RELAY_")]:
+        del os.environ[key]
+    os.environ.update(saved)
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """`make_settings(smtp={"max_recipients": 2}, upstream={"host": ...})`: test settings.
+
+    Sections are dicts merged over test defaults: SMTP and web on 127.0.0.1 port 0, outbox,
+    database and secret under tmp_path, JSON logs.
+    """
+
+    def factory(**overrides: Any) -> Settings:
+        defaults: dict[str, Any] = {
+            "smtp": {"host": "127.0.0.1", "port": 0, "hostname": "relay.test"},
+            "web": {"host": "127.0.0.1", "port": 0},
+            "outbox": {"path": str(tmp_path / "outbox")},
+            "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}"},
+            "security": {"secret_file": str(tmp_path / "secret.key")},
+            "policy": {"file": str(tmp_path / "policy.toml")},
+            "log": {"format": "json"},
+        }
+        return Settings(**_merge(defaults, overrides))
+
+    return factory
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    content: bytes
+    mail_options: list[str]
+
+    def __post_init__(self) -> None:
+        if self.mail_from == "<>":
+            self.mail_from = ""
+
+
+@dataclass
+class UpstreamBehaviour:
+    """What the recording upstream answers; tests change it between messages."""
+
+    mail_reply: str | None = None  # e.g. "451 4.3.0 busy"
+    rcpt_replies: dict[str, str] = field(default_factory=dict)  # address -> reply
+    data_reply: str | None = None  # reply after the final dot
+    delay: float = 0.0  # seconds to wait before answering the final dot
+    drop_after_dot: bool = False  # close the connection instead of answering the dot
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.messages: list[Received] = []
+        self.behaviour = UpstreamBehaviour()
+        self.connections = 0
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if self.behaviour.mail_reply:
+            return self.behaviour.mail_reply
+        # Stock aiosmtpd hands the null sender over as the literal "<>" (and needs a truthy
+        # mail_from for RCPT); Received records it as "".
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        reply = self.behaviour.rcpt_replies.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        behaviour = self.behaviour
+        if behaviour.delay:
+            await asyncio.sleep(behaviour.delay)
+        if behaviour.drop_after_dot:
+            self.messages.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, [])
+            )
+            server.transport.close()
+            return "250 OK"
+        if behaviour.data_reply:
+            return behaviour.data_reply
+        self.messages.append(
+            Received(
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.content,
+                list(envelope.mail_options),
+            )
+        )
+        return "250 2.0.0 Ok: queued"
+
+
+@dataclass
+class RecordingUpstream:
+    host: str
+    port: int
+    handler: RecordingHandler
+    server: asyncio.Server
+
+    @property
+    def messages(self) -> list[Received]:
+        return self.handler.messages
+
+    @property
+    def behaviour(self) -> UpstreamBehaviour:
+        return self.handler.behaviour
+
+    @property
+    def connections(self) -> int:
+        return self.handler.connections
+
+    def close_connections(self) -> None:
+        """Close every open upstream session (simulates an idle timeout on the upstream)."""
+        for protocol in list(self.handler_protocols):
+            if protocol.transport is not None:
+                protocol.transport.close()
+
+    handler_protocols: set[SMTP] = field(default_factory=set)
+
+
+async def start_recording_upstream() -> RecordingUpstream:
+    """An aiosmtpd server in the test's own loop, on 127.0.0.1 and an ephemeral port."""
+    handler = RecordingHandler()
+    protocols: set[SMTP] = set()
+
+    class _Tracked(SMTP):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            if self._original_transport is None:
+                handler.connections += 1
+                protocols.add(self)
+            super().connection_made(transport)
+
+        def connection_lost(self, error: Exception | None) -> None:
+            protocols.discard(self)
+            super().connection_lost(error)
+
+    def factory() -> SMTP:
+        return _Tracked(handler, hostname="upstream.test", enable_SMTPUTF8=True)
+
+    server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return RecordingUpstream("127.0.0.1", port, handler, server, protocols)
+
+
+@pytest.fixture
+async def recording_upstream() -> AsyncIterator[RecordingUpstream]:
+    upstream = await start_recording_upstream()
+    yield upstream
+    upstream.server.close()
+    upstream.close_connections()
+    await upstream.server.wait_closed()
+
+
+StartRelay = Callable[..., Awaitable[RelayApp]]
+
+
+@pytest.fixture
+async def start_relay() -> AsyncIterator[StartRelay]:
+    """`await start_relay(settings, compliance=...)`: a started RelayApp, stopped at teardown."""
+    apps: list[RelayApp] = []
+
+    async def start(settings: Settings, compliance: Compliance | None = None) -> RelayApp:
+        app = RelayApp(settings, compliance=compliance)
+        await app.start()
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        await app.stop(grace=1.0)
+
+
+@pytest.fixture
+async def running_relay(
+    start_relay: StartRelay,
+    make_settings: Callable[..., Settings],
+    recording_upstream: RecordingUpstream,
+) -> RelayApp:
+    """The relay on 127.0.0.1:<ephemeral>, forwarding to `recording_upstream` (timeout 2 s)."""
+    settings = make_settings(
+        upstream={"host": recording_upstream.host, "port": recording_upstream.port, "timeout": 2}
+    )
+    return await start_relay(settings)

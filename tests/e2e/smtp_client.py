@@ -1,0 +1,47 @@
+"""A tiny raw SMTP client for tests that must send what real clients would not."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class RawClient:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def connect(cls, port: int, *, greet: bool = True) -> RawClient:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = cls(reader, writer)
+        banner = await client.reply()
+        assert banner.startswith("220"), banner
+        if greet:
+            await client.command("EHLO client.test")
+        return client
+
+    async def reply(self) -> str:
+        """One (possibly multi-line) reply, lines joined with newlines."""
+        lines = []
+        while True:
+            line = await asyncio.wait_for(self.reader.readline(), 5)
+            if not line:
+                raise ConnectionError("connection closed")
+            lines.append(line.decode("utf-8", "replace").rstrip("\r\n"))
+            if line[3:4] != b"-":
+                return "\n".join(lines)
+
+    async def command(self, line: str | bytes) -> str:
+        data = line.encode() if isinstance(line, str) else line
+        self.writer.write(data + b"\r\n")
+        return await self.reply()
+
+    def send(self, data: bytes) -> None:
+        self.writer.write(data)
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except ConnectionError:
+            pass

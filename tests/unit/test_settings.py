@@ -1,0 +1,67 @@
+"""Settings: file + environment, and `check-config` errors (one line per problem, exit 2)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from proxy.cli import cli
+from proxy.settings import load_settings
+from proxy.smtp.auth import hash_password, verify_password
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text('[upstream]\nhost = "mx.example.net"\nport = 2526\n')
+    os.environ["PROSPECT_RELAY_UPSTREAM__HOST"] = "smtp.example.org"
+    settings = load_settings(config)
+    assert settings.upstream.host == "smtp.example.org"
+    assert settings.upstream.port == 2526
+
+
+def test_check_config_prints_effective_config_with_secrets_masked(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text('[upstream]\nhost = "mx.example.net"\nusername = "u"\npassword = "hunter2"\n')
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert 'host = "mx.example.net"' in result.output
+    assert "hunter2" not in result.output
+    assert 'password = "**********"' in result.output
+
+
+def test_check_config_reports_each_problem_with_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text(
+        '[smtp]\nport = 70000\nusers = { tool = "plaintext" }\n[upstream]\ntls = "ssl"\n'
+    )
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert f"error: {config}: smtp.port: Input should be less than or equal to 65535" in lines
+    assert any("upstream.tls" in line for line in lines)
+    assert "Traceback" not in result.output
+
+
+def test_check_config_rejects_unhashed_passwords(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text('[smtp.users]\ntool = "plaintext"\n')
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"error: {config}: smtp.users.tool: not a password hash" in result.output
+
+
+def test_check_config_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2
+    assert "file not found" in result.output
+
+
+def test_hash_password_command_output_verifies() -> None:
+    result = CliRunner().invoke(cli, ["hash-password", "--password-stdin"], input="s3cret\n")
+    assert result.exit_code == 0
+    encoded = result.output.strip()
+    assert verify_password("s3cret", encoded)
+    assert not verify_password("other", encoded)
+    assert verify_password("x", hash_password("x", n=2**10))

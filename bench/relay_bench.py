@@ -73,9 +73,7 @@ class _BareRelay:
 async def _serve_bare(sink_port: int, conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     handler = _BareRelay(sink_port)
-    server = await loop.create_server(
-        lambda: SMTP(handler, hostname="bare.bench"), "127.0.0.1", 0
-    )
+    server = await loop.create_server(lambda: SMTP(handler, hostname="bare.bench"), "127.0.0.1", 0)
     conn.send(server.sockets[0].getsockname()[1])
     await loop.run_in_executor(None, conn.recv)
 
@@ -145,7 +143,9 @@ async def _load(port: int, total: int, concurrency: int, message: bytes) -> floa
             await client.sendmail("sender@example.com", ["rcpt@example.org"], message)
         await client.quit()
 
-    shares = [total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)]
+    shares = [
+        total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)
+    ]
     await worker(min(20, total))  # warm-up: pools filled, code paths hot
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in shares if n))

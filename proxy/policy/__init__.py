@@ -1,0 +1,1 @@
+"""Compliance policy: the policy file model and the pure engine (decide: facts -> decision)."""

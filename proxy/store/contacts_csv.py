@@ -164,6 +164,11 @@ def parse_header(header: Sequence[str]) -> list[str]:
     """Column names of the header row; CsvFormatError names any unknown or repeated one."""
     columns = [name.strip().lower() for name in header]
     unknown = [name for name in columns if name not in _PARSERS]
+    if unknown and "@" in unknown[0]:
+        raise CsvFormatError(
+            f"line 1: unknown column {unknown[0]!r}: the first row must be the header "
+            f"(e.g. email,kind,country)"
+        )
     if unknown:
         raise CsvFormatError(
             f"line 1: unknown column {unknown[0]!r} (known columns: {', '.join(CONTACT_COLUMNS)})"

@@ -208,7 +208,8 @@ async def test_pipelined_group_is_answered_in_order(
         assert extension in ehlo
     assert "AUTH" not in ehlo  # no TLS, no users: AUTH is never offered
     client.send(
-        b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\nRCPT TO:<c@example.org>\r\nDATA\r\n"
+        b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.org>\r\n"
+        b"RCPT TO:<c@example.org>\r\nDATA\r\n"
     )
     replies = [await client.reply() for _ in range(4)]
     assert [r[:3] for r in replies] == ["250", "250", "250", "354"]

@@ -15,8 +15,11 @@ from proxy.smtp.addresses import PathError, Problem, parse_path
         ("FROM:<>", "", {}),
         ("from:<a@example.com>", "a@example.com", {}),
         ("FROM: <a@example.com>", "a@example.com", {}),
-        ("FROM:<a.b+c@sub.example.com> SIZE=10 BODY=8BITMIME", "a.b+c@sub.example.com",
-         {"SIZE": "10", "BODY": "8BITMIME"}),
+        (
+            "FROM:<a.b+c@sub.example.com> SIZE=10 BODY=8BITMIME",
+            "a.b+c@sub.example.com",
+            {"SIZE": "10", "BODY": "8BITMIME"},
+        ),
         ('FROM:<"john doe"@example.com>', '"john doe"@example.com', {}),
         ("FROM:<a@[192.0.2.1]>", "a@[192.0.2.1]", {}),
         ("FROM:<zoë@exämple.de> SMTPUTF8", "zoë@exämple.de", {"SMTPUTF8": None}),

@@ -1,0 +1,320 @@
+"""The relay's decision step: register facts + policy engine + per-recipient rewriting.
+
+`RegisterCompliance` implements the service's `Compliance` seam. It loads facts from the
+store, asks the pure engine for a decision per recipient, applies monitor mode, signs the
+unsubscribe token and rewrites one copy per recipient (each copy carries that recipient's
+own unsubscribe link), and keeps the audit trail. Messages sent to the relay's own
+unsubscribe mailbox are consumed here: they record an objection and go nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from proxy.metrics import Metrics
+from proxy.mime.dkim import DkimSigner, has_dkim_signature
+from proxy.mime.footer import FooterValues, authority_for, render_footer, retention_for
+from proxy.mime.inspect import read_message_facts
+from proxy.mime.rewrite import RewriteInstructions, rewrite
+from proxy.model import (
+    Action,
+    Finding,
+    MessageFacts,
+    RecipientDecision,
+    RecipientFacts,
+    Stage,
+    SuppressionOrigin,
+)
+from proxy.policy.engine import decide
+from proxy.policy.holder import PolicyHolder
+from proxy.policy.model import Policy
+from proxy.service import DataOutcome, Delivery, EnvelopeInfo
+from proxy.settings import PolicyMode, Settings
+from proxy.store import Store
+from proxy.store.records import AuditRecord
+from proxy.tokens import TokenSigner, UnsubscribeToken, mailto_uri
+
+__all__ = ["RegisterCompliance", "Unsubscriber"]
+
+log = logging.getLogger(__name__)
+
+MONITOR_NOTE = "monitor mode: forwarded although the policy says "
+
+
+class Unsubscriber:
+    """Records an objection from any channel (one-click, page, mailto): store, metrics, log."""
+
+    def __init__(self, store: Store, metrics: Metrics) -> None:
+        self._store = store
+        self._metrics = metrics
+
+    async def record(self, token: UnsubscribeToken, origin: SuppressionOrigin) -> None:
+        created = await self._store.add_suppression(
+            address_hash=token.address_hash, scope=token.scope, origin=origin
+        )
+        self._metrics.unsubscribes_total.labels(origin.value).inc()
+        if created:
+            self._metrics.suppression_entries.inc()
+        log.info(
+            "objection recorded: origin=%s scope=%s controller=%s campaign=%s hash=%s new=%s",
+            origin.value,
+            token.scope,
+            token.controller,
+            token.campaign or "-",
+            token.address_hash[:16],
+            created,
+        )
+
+
+class RegisterCompliance:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        policy: PolicyHolder,
+        tokens: TokenSigner,
+        unsubscriber: Unsubscriber,
+        marker_key: bytes,
+        dkim: DkimSigner | None,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._tokens = tokens
+        self._unsubscriber = unsubscriber
+        self._marker_key = marker_key
+        self._dkim = dkim
+        self._today = today
+        self._mode_override = settings.policy.mode
+        self._public_url = settings.web.public_url.rstrip("/")
+        self._mailto_local = settings.unsubscribe.mailto_local_part.lower()
+        self._mailto_domain = (
+            settings.unsubscribe.mailto_domain or settings.smtp.hostname
+        ).lower()
+        self._instance = settings.audit.instance
+
+    # -- the seam ----------------------------------------------------------------------
+
+    def is_unsubscribe_address(self, address: str) -> bool:
+        """`unsubscribe@<relay domain>` or `unsubscribe+anything@<relay domain>`."""
+        local, _, domain = address.rpartition("@")
+        local = local.lower()
+        return domain.lower() == self._mailto_domain and (
+            local == self._mailto_local or local.startswith(self._mailto_local + "+")
+        )
+
+    async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision:
+        if self.is_unsubscribe_address(address):
+            return RecipientDecision(address, Action.FORWARD, Stage.RCPT, facts={"local": "yes"})
+        policy = self._policy.current
+        facts = await self._store.load_recipient_facts([address])
+        envelope_facts = MessageFacts(
+            mail_from=envelope.mail_from, client_ip=envelope.peer, auth_user=envelope.auth_user
+        )
+        decision = self._apply_mode(
+            decide(facts[address], envelope_facts, policy, self._today(), Stage.RCPT), policy
+        )
+        if decision.action is Action.REJECT:
+            await self._audit(envelope, None, (decision,), {address: facts[address]})
+        return decision
+
+    async def at_data(
+        self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
+    ) -> DataOutcome:
+        local = tuple(r for r in recipients if self.is_unsubscribe_address(r))
+        remote = tuple(r for r in recipients if not self.is_unsubscribe_address(r))
+        decisions: list[RecipientDecision] = []
+        consumed: list[str] = []
+        if local:
+            for decision in await self._consume_unsubscribe(message, local):
+                decisions.append(decision)
+                if decision.action is Action.FORWARD:
+                    consumed.append(decision.address)
+        if not remote:
+            return DataOutcome(tuple(decisions), (), consumed=tuple(consumed))
+
+        policy = self._policy.current
+        today = self._today()
+        message_facts = read_message_facts(
+            message,
+            mail_from=envelope.mail_from,
+            client_ip=envelope.peer,
+            auth_user=envelope.auth_user,
+            marker_key=self._marker_key,
+        )
+        facts = await self._store.load_recipient_facts(remote)
+        deliveries: list[Delivery] = []
+        untouched: list[str] = []
+        remote_decisions: list[RecipientDecision] = []
+        for address in remote:
+            decision = decide(facts[address], message_facts, policy, today, Stage.DATA)
+            decision = await self._claim_repermission(decision)
+            decision = self._apply_mode(decision, policy)
+            remote_decisions.append(decision)
+            if decision.action is Action.FORWARD:
+                untouched.append(address)
+            elif decision.action is Action.REWRITE:
+                copy = self._rewrite(envelope, message, message_facts, decision, policy, today)
+                deliveries.append(Delivery((address,), copy))
+                if decision.record_first_message:
+                    await self._store.record_first_message(self._store.address_hash(address))
+        if untouched:
+            plain = rewrite(
+                message,
+                RewriteInstructions(queue_id=envelope.queue_id, marker_key=self._marker_key),
+            )
+            deliveries.insert(0, Delivery(tuple(untouched), plain))
+        await self._audit(envelope, message_facts, remote_decisions, facts)
+        decisions.extend(remote_decisions)
+        return DataOutcome(tuple(decisions), tuple(deliveries), consumed=tuple(consumed))
+
+    # -- steps -------------------------------------------------------------------------
+
+    def _apply_mode(self, decision: RecipientDecision, policy: Policy) -> RecipientDecision:
+        """Monitor mode: decide and log, but forward what enforce mode would refuse."""
+        mode = self._mode_override or policy.mode
+        if mode is PolicyMode.ENFORCE or decision.action is not Action.REJECT:
+            return decision
+        facts = {**decision.facts, "monitor": f"would {decision.action.value}"}
+        return replace(decision, action=Action.FORWARD, rewrite=None, facts=facts)
+
+    async def _claim_repermission(self, decision: RecipientDecision) -> RecipientDecision:
+        """Only one re-permission message per contact, even across relay instances."""
+        if not decision.record_repermission:
+            return decision
+        if await self._store.record_repermission(self._store.address_hash(decision.address)):
+            return decision
+        finding = Finding(
+            rule="stale-prospect",
+            action=Action.REJECT,
+            reason="retention window passed and the one re-permission message was already sent",
+            reason_code="retention.repermission-used",
+        )
+        return replace(
+            decision,
+            action=Action.REJECT,
+            findings=(*decision.findings, finding),
+            rewrite=None,
+            record_first_message=False,
+            record_repermission=False,
+        )
+
+    def _rewrite(
+        self,
+        envelope: EnvelopeInfo,
+        message: bytes,
+        message_facts: MessageFacts,
+        decision: RecipientDecision,
+        policy: Policy,
+        today: date,
+    ) -> bytes:
+        plan = decision.rewrite
+        assert plan is not None  # the engine gives every REWRITE a plan
+        controller = policy.controller(plan.controller)
+        signed = self._tokens.sign(
+            UnsubscribeToken(
+                address_hash=self._store.address_hash(decision.address),
+                scope=f"controller:{plan.controller}",
+                controller=plan.controller,
+                language=plan.language,
+                issued=today,
+                campaign=message_facts.campaign_id,
+            )
+        )
+        url = f"{self._public_url}/u/{signed}" if plan.list_unsubscribe or plan.footer else None
+        mailto = mailto_uri(self._mailto_local, self._mailto_domain, signed)
+        footer_text = footer_html = ""
+        if plan.footer or plan.first_contact_notice:
+            template = policy.compiled.footers[plan.language]
+            values = FooterValues(
+                legal_name=controller.legal_name,
+                postal_address=controller.postal_address,
+                source=plan.source,
+                unsubscribe_url=url or "",
+                unsubscribe_mailto=mailto,
+                privacy_url=controller.privacy_url,
+                retention=retention_for(plan.language, policy.retention.prospect_months * 30),
+                authority=authority_for(plan.language, decision.facts.get("country", "")),
+            )
+            footer_text = render_footer(template, values, False, plan.first_contact_notice)
+            footer_html = render_footer(template, values, True, plan.first_contact_notice)
+        copy = rewrite(
+            message,
+            RewriteInstructions(
+                footer_text=footer_text,
+                footer_html=footer_html,
+                list_unsubscribe_url=url if plan.list_unsubscribe else None,
+                list_unsubscribe_mailto=mailto if plan.list_unsubscribe else None,
+                queue_id=envelope.queue_id,
+                marker_key=self._marker_key,
+            ),
+        )
+        if self._dkim is not None:
+            return self._dkim.sign(copy)
+        if has_dkim_signature(message):
+            log.warning(
+                "rewriting invalidated the message's DKIM signature and no signing key is "
+                "configured ([dkim] domain, selector, private_key_file)",
+                extra={"queue_id": envelope.queue_id},
+            )
+        return copy
+
+    async def _consume_unsubscribe(
+        self, message: bytes, recipients: tuple[str, ...]
+    ) -> list[RecipientDecision]:
+        """A mail to the unsubscribe mailbox: the token rides in the Subject or local part."""
+        subject = read_message_facts(
+            message, mail_from="", client_ip="", auth_user=None, marker_key=b""
+        ).subject
+        results: list[RecipientDecision] = []
+        for address in recipients:
+            try:
+                token = self._tokens.find(f"{subject} {address.rpartition('@')[0]}")
+            except Exception as exc:  # TokenError: say so to the sender, never drop silently
+                finding = Finding(
+                    rule="unsubscribe-token",
+                    action=Action.REJECT,
+                    reason="no valid unsubscribe token in the subject; use the link instead",
+                    reason_code=f"token.{type(exc).__name__}",
+                )
+                results.append(
+                    RecipientDecision(address, Action.REJECT, Stage.DATA, findings=(finding,))
+                )
+                continue
+            await self._unsubscriber.record(token, SuppressionOrigin.MAILTO)
+            results.append(
+                RecipientDecision(address, Action.FORWARD, Stage.DATA, facts={"local": "yes"})
+            )
+        return results
+
+    async def _audit(
+        self,
+        envelope: EnvelopeInfo,
+        message_facts: MessageFacts | None,
+        decisions: tuple[RecipientDecision, ...] | list[RecipientDecision],
+        facts: dict[str, RecipientFacts],
+    ) -> None:
+        now = datetime.now(UTC)
+        sender_hash = self._store.address_hash(envelope.mail_from) if envelope.mail_from else ""
+        campaign = message_facts.campaign_id if message_facts is not None else None
+        await self._store.record_audit(
+            [
+                AuditRecord(
+                    created_at=now,
+                    queue_id=envelope.queue_id,
+                    sender_hash=sender_hash,
+                    recipient_hash=self._store.address_hash(d.address),
+                    action=d.action,
+                    rule_ids=d.rule_ids,
+                    basis=d.basis,
+                    campaign=campaign or d.facts.get("campaign") or None,
+                    country=d.facts.get("country"),
+                    instance=self._instance,
+                )
+                for d in decisions
+            ]
+        )

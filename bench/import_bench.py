@@ -87,11 +87,19 @@ async def add_suppressions(store: Store, start: int, count: int) -> float:
     return time.perf_counter() - began
 
 
+def report_lookup(count: int, timings: tuple[float, float]) -> None:
+    median, p99 = timings
+    print(
+        f"load_recipient_facts (5 recipients) with {count:,} suppressions: "
+        f"median {median:.2f} ms, p99 {p99:.2f} ms"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--suppressions", type=int, default=1_000_000)
-    parser.add_argument("--url", default=None)
+    parser.add_argument("--url", default=None, help="default: SQLite in a temporary directory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prospect-relay-bench-") as tmp:
         url = args.url or f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -99,49 +107,33 @@ async def main() -> None:
         await upgrade(settings)
         engine = create_engine(settings)
         store = Store(engine, KEY)
+
+        await add_suppressions(store, 0, 1_000)
+        report_lookup(await store.suppression_count(), await lookup_latency(store))
+
         csv_path = Path(tmp) / "contacts.csv"
         began = time.perf_counter()
         write_csv(csv_path, args.rows)
         print(f"generated {args.rows:,} rows in {time.perf_counter() - began:.1f} s")
-
-        errors: list[tuple[int, str]] = []
-        began = time.perf_counter()
-        with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-            summary = await import_contacts(
-                store, handle, on_error=lambda line, why: errors.append((line, why))
+        for label in ("import (new contacts)", "re-import (all updates)"):
+            began = time.perf_counter()
+            with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+                summary = await import_contacts(store, handle, on_error=lambda line, why: None)
+            elapsed = time.perf_counter() - began
+            print(
+                f"{label}: {summary.rows_read:,} rows in {elapsed:.1f} s = "
+                f"{summary.rows_read / elapsed:,.0f} rows/s (inserted {summary.inserted:,}, "
+                f"updated {summary.updated:,}, rejected {summary.rejected}, "
+                f"suppressions created {summary.suppressions_created:,})"
             )
-        elapsed = time.perf_counter() - began
-        print(
-            f"import: {summary.rows_read:,} rows in {elapsed:.1f} s = "
-            f"{summary.rows_read / elapsed:,.0f} rows/s (inserted {summary.inserted:,}, "
-            f"rejected {summary.rejected}, suppressions {summary.suppressions_created:,})"
-        )
-        began = time.perf_counter()
-        with csv_path.open(newline="", encoding="utf-8-sig") as handle:
-            summary = await import_contacts(store, handle, on_error=lambda line, why: None)
-        elapsed = time.perf_counter() - began
-        print(
-            f"re-import (all updates): {summary.rows_read / elapsed:,.0f} rows/s "
-            f"(updated {summary.updated:,})"
-        )
+        report_lookup(await store.suppression_count(), await lookup_latency(store))
 
-        have = await store.suppression_count()
-        target = 1_000
-        if have < target:
-            await add_suppressions(store, 0, target - have)
-        median, p99 = await lookup_latency(store)
         count = await store.suppression_count()
-        print(
-            f"lookup (5 recipients) with {count:,} suppressions: median {median:.2f} ms, p99 {p99:.2f} ms"
-        )
         if args.suppressions > count:
-            took = await add_suppressions(store, target, args.suppressions - count)
+            took = await add_suppressions(store, 1_000, args.suppressions - count)
             count = await store.suppression_count()
             print(f"added suppressions up to {count:,} in {took:.1f} s")
-            median, p99 = await lookup_latency(store)
-            print(
-                f"lookup (5 recipients) with {count:,} suppressions: median {median:.2f} ms, p99 {p99:.2f} ms"
-            )
+            report_lookup(count, await lookup_latency(store))
         await engine.dispose()
 
 

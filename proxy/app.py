@@ -12,23 +12,43 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from proxy.audit import DecisionLog
-from proxy.errors import ConfigError, ConfigProblem
+from proxy.compliance import RegisterCompliance, Unsubscriber
+from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
 from proxy.metrics import Metrics
+from proxy.mime.dkim import DkimSigner
+from proxy.policy.holder import PolicyHolder
 from proxy.secrets import load_or_create_secret
 from proxy.service import Compliance, PassThroughCompliance, RelayService
 from proxy.settings import Settings
 from proxy.smtp.auth import Authenticator
 from proxy.smtp.handler import RelayHandler
 from proxy.smtp.server import RelaySMTP, SessionTracker
+from proxy.store import Store
+from proxy.store.database import create_engine
+from proxy.store.migrate import schema_status
+from proxy.tokens import TokenSigner
+from proxy.web import ReadinessCheck, WebDeps, WebServer, build_web_app
 
-__all__ = ["Component", "RelayApp", "build_authenticator", "build_tls_context"]
+__all__ = [
+    "Component",
+    "RelayApp",
+    "WebComponent",
+    "build_authenticator",
+    "build_forwarder",
+    "build_relay",
+    "build_tls_context",
+]
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +174,7 @@ class RelayApp:
             await component.start()
 
     def _build_forwarder(self) -> Forwarder:
-        settings = self.settings
-        if settings.upstream.host:
-            return SmtpForwarder(
-                settings.upstream, local_hostname=settings.smtp.hostname, metrics=self.metrics
-            )
-        return OutboxForwarder(
-            settings.outbox.path, hostname=settings.smtp.hostname, metrics=self.metrics
-        )
+        return build_forwarder(self.settings, self.metrics)
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop accepting, drain in-flight transactions (bounded), then stop components."""
@@ -202,3 +215,146 @@ class RelayApp:
         """Blocking entry point for the CLI; returns the process exit code."""
         asyncio.run(self.serve_forever())
         return 0
+
+
+def build_forwarder(settings: Settings, metrics: Metrics) -> Forwarder:
+    """The upstream connection pool, or the Maildir outbox when no upstream is configured."""
+    if settings.upstream.host:
+        return SmtpForwarder(
+            settings.upstream, local_hostname=settings.smtp.hostname, metrics=metrics
+        )
+    return OutboxForwarder(settings.outbox.path, hostname=settings.smtp.hostname, metrics=metrics)
+
+
+class _StoreComponent:
+    """Closes the database pool after SMTP has drained."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        await self._engine.dispose()
+
+
+class WebComponent:
+    """The unsubscribe, health and metrics endpoints, in the relay's event loop."""
+
+    def __init__(self, server: WebServer, host: str, port: int) -> None:
+        self._server = server
+        self._host = host
+        self._port = port
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        self.port = await self._server.start(self._host, self._port)
+        log.info("web listening on %s:%d", self._host, self.port)
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+
+def _delivery_check(settings: Settings) -> Callable[[], Awaitable[None]]:
+    """Readiness of the delivery path: upstream accepts TCP, or the outbox is writable."""
+    upstream = settings.upstream
+    if upstream.host:
+        host, port = upstream.host, upstream.port
+
+        async def upstream_reachable() -> None:
+            _, writer = await asyncio.open_connection(host, port)
+            writer.close()
+            await writer.wait_closed()
+
+        return upstream_reachable
+    outbox = settings.outbox.path
+
+    async def outbox_writable() -> None:
+        def check() -> None:
+            outbox.mkdir(parents=True, exist_ok=True)
+            if not os.access(outbox, os.W_OK):
+                raise PermissionError(str(outbox))
+
+        await asyncio.to_thread(check)
+
+    return outbox_writable
+
+
+async def build_relay(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    today: Callable[[], date] | None = None,
+) -> RelayApp:
+    """The production relay: store, policy, compliance, web, SMTP. Raises ConfigError."""
+    status = await schema_status(settings.database)
+    if not status.is_current:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "settings",
+                    "database.url",
+                    f"the database schema is at revision {status.current or '(empty)'}, "
+                    f"this version needs {status.head}: run `prospect-relay db upgrade`",
+                )
+            ]
+        )
+    metrics = metrics or Metrics()
+    hash_key = load_or_create_secret(settings.security)
+    policy = PolicyHolder(settings.policy.file)
+    dkim = DkimSigner.from_settings(settings.dkim)
+    engine = create_engine(settings.database)
+    store = Store(engine, hash_key, timeout=settings.database.timeout)
+    token_keys = [
+        hash_key,
+        *(k.get_secret_value().encode() for k in settings.security.previous_token_keys),
+    ]
+    tokens = TokenSigner(token_keys, settings.security.token_max_age_days)
+    unsubscriber = Unsubscriber(store, metrics)
+    compliance = RegisterCompliance(
+        settings=settings,
+        store=store,
+        policy=policy,
+        tokens=tokens,
+        unsubscriber=unsubscriber,
+        marker_key=hash_key,
+        dkim=dkim,
+        **({"today": today} if today is not None else {}),
+    )
+    components: list[Component] = [_StoreComponent(engine)]
+    if settings.web.enabled:
+
+        async def policy_loaded() -> None:
+            if policy.current is None:
+                raise RuntimeError("no policy")
+
+        deps = WebDeps(
+            tokens=tokens,
+            unsubscriber=unsubscriber,
+            policy=lambda: policy.current,
+            readiness=(
+                ReadinessCheck("database", store.ping),
+                ReadinessCheck("policy", policy_loaded),
+                ReadinessCheck("delivery", _delivery_check(settings)),
+            ),
+            render_metrics=metrics.render,
+            public_url=settings.web.public_url,
+            rate_limit_per_minute=settings.web.rate_limit_per_minute,
+            trusted_proxies=settings.web.trusted_proxies,
+        )
+        components.append(
+            WebComponent(WebServer(build_web_app(deps)), settings.web.host, settings.web.port)
+        )
+    app = RelayApp(settings, compliance=compliance, metrics=metrics, components=components)
+
+    async def reload_policy() -> None:
+        ok = policy.reload()
+        metrics.policy_reloads_total.labels("ok" if ok else "failed").inc()
+
+    app.add_reloader(reload_policy)
+    try:
+        metrics.suppression_entries.set(await store.suppression_count())
+    except StoreUnavailable as exc:
+        log.warning("suppression count unavailable at start: %s", exc)
+    return app

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
-from proxy.mime.footer import FooterValues, authority_for, render_footer, retention_for
+from proxy.mime.footer import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.rewrite import RewriteInstructions, rewrite
 from proxy.model import (
@@ -29,6 +29,7 @@ from proxy.model import (
     SuppressionOrigin,
 )
 from proxy.policy.engine import decide
+from proxy.policy.footer import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
 from proxy.policy.model import Policy
 from proxy.service import DataOutcome, Delivery, EnvelopeInfo
@@ -92,14 +93,14 @@ class RegisterCompliance:
         self._mode_override = settings.policy.mode
         self._public_url = settings.web.public_url.rstrip("/")
         self._mailto_local = settings.unsubscribe.mailto_local_part.lower()
-        self._mailto_domain = (
-            settings.unsubscribe.mailto_domain or settings.smtp.hostname
-        ).lower()
+        self._mailto_domain = (settings.unsubscribe.mailto_domain or settings.smtp.hostname).lower()
         self._instance = settings.audit.instance
 
     # -- the seam ----------------------------------------------------------------------
 
-    def is_unsubscribe_address(self, address: str) -> bool:
+    has_local_mailboxes = True
+
+    def is_local_mailbox(self, address: str) -> bool:
         """`unsubscribe@<relay domain>` or `unsubscribe+anything@<relay domain>`."""
         local, _, domain = address.rpartition("@")
         local = local.lower()
@@ -108,7 +109,7 @@ class RegisterCompliance:
         )
 
     async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision:
-        if self.is_unsubscribe_address(address):
+        if self.is_local_mailbox(address):
             return RecipientDecision(address, Action.FORWARD, Stage.RCPT, facts={"local": "yes"})
         policy = self._policy.current
         facts = await self._store.load_recipient_facts([address])
@@ -119,14 +120,15 @@ class RegisterCompliance:
             decide(facts[address], envelope_facts, policy, self._today(), Stage.RCPT), policy
         )
         if decision.action is Action.REJECT:
-            await self._audit(envelope, None, (decision,), {address: facts[address]})
+            await self._record_objection(decision, facts[address])
+            await self._audit(envelope, None, (decision,))
         return decision
 
     async def at_data(
         self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
     ) -> DataOutcome:
-        local = tuple(r for r in recipients if self.is_unsubscribe_address(r))
-        remote = tuple(r for r in recipients if not self.is_unsubscribe_address(r))
+        local = tuple(r for r in recipients if self.is_local_mailbox(r))
+        remote = tuple(r for r in recipients if not self.is_local_mailbox(r))
         decisions: list[RecipientDecision] = []
         consumed: list[str] = []
         if local:
@@ -153,6 +155,7 @@ class RegisterCompliance:
         for address in remote:
             decision = decide(facts[address], message_facts, policy, today, Stage.DATA)
             decision = await self._claim_repermission(decision)
+            await self._record_objection(decision, facts[address])
             decision = self._apply_mode(decision, policy)
             remote_decisions.append(decision)
             if decision.action is Action.FORWARD:
@@ -165,10 +168,10 @@ class RegisterCompliance:
         if untouched:
             plain = rewrite(
                 message,
-                RewriteInstructions(queue_id=envelope.queue_id, marker_key=self._marker_key),
+                RewriteInstructions(marker_key=self._marker_key),
             )
             deliveries.insert(0, Delivery(tuple(untouched), plain))
-        await self._audit(envelope, message_facts, remote_decisions, facts)
+        await self._audit(envelope, message_facts, remote_decisions)
         decisions.extend(remote_decisions)
         return DataOutcome(tuple(decisions), tuple(deliveries), consumed=tuple(consumed))
 
@@ -181,6 +184,14 @@ class RegisterCompliance:
             return decision
         facts = {**decision.facts, "monitor": f"would {decision.action.value}"}
         return replace(decision, action=Action.FORWARD, rewrite=None, facts=facts)
+
+    async def _record_objection(self, decision: RecipientDecision, facts: RecipientFacts) -> None:
+        """An `objected` contact (consent withdrawn, marketing refused) must be suppressed too,
+        so the objection survives an erasure or a later import."""
+        if "objected" in decision.rule_ids and not facts.suppressions:
+            await self._store.add_suppression(
+                address=decision.address, origin=SuppressionOrigin.OBJECTION
+            )
 
     async def _claim_repermission(self, decision: RecipientDecision) -> RecipientDecision:
         """Only one re-permission message per contact, even across relay instances."""
@@ -249,7 +260,6 @@ class RegisterCompliance:
                 footer_html=footer_html,
                 list_unsubscribe_url=url if plan.list_unsubscribe else None,
                 list_unsubscribe_mailto=mailto if plan.list_unsubscribe else None,
-                queue_id=envelope.queue_id,
                 marker_key=self._marker_key,
             ),
         )
@@ -296,7 +306,6 @@ class RegisterCompliance:
         envelope: EnvelopeInfo,
         message_facts: MessageFacts | None,
         decisions: tuple[RecipientDecision, ...] | list[RecipientDecision],
-        facts: dict[str, RecipientFacts],
     ) -> None:
         now = datetime.now(UTC)
         sender_hash = self._store.address_hash(envelope.mail_from) if envelope.mail_from else ""

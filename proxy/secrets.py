@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from proxy.errors import ConfigError, ConfigProblem
@@ -34,18 +35,24 @@ def load_or_create_secret(security: SecuritySettings) -> bytes:
         pass
     except OSError as exc:
         raise _problem(path, f"cannot read: {exc.strerror or exc}") from None
+    key = secrets.token_hex(_KEY_BYTES)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first: use theirs
+        # Write a private temporary file, then link it into place: the key file appears
+        # complete or not at all, and a process that loses the race reads the winner's key.
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    except FileExistsError:
         return _read_key(path)
     except OSError as exc:
         raise _problem(path, f"cannot create: {exc.strerror or exc}") from None
-    key = secrets.token_hex(_KEY_BYTES)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
     return key.encode()
 
 

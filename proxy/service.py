@@ -66,14 +66,28 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class DataOutcome:
-    """The compliance result at end of DATA: a decision per recipient, and what to send."""
+    """The compliance result at end of DATA: a decision per recipient, and what to send.
+
+    `consumed` recipients were handled by the relay itself (its unsubscribe mailbox): they
+    count as delivered although no delivery carries them.
+    """
 
     decisions: tuple[RecipientDecision, ...]
     deliveries: tuple[Delivery, ...]
+    consumed: tuple[str, ...] = ()
 
 
 class Compliance(Protocol):
     """The decision step between receiving and forwarding (engine + store + mime)."""
+
+    @property
+    def has_local_mailboxes(self) -> bool:
+        """Whether the relay receives mail itself (its unsubscribe mailbox)."""
+        ...
+
+    def is_local_mailbox(self, address: str) -> bool:
+        """A mailbox of the relay itself, open to any network."""
+        ...
 
     async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision: ...
 
@@ -84,6 +98,11 @@ class Compliance(Protocol):
 
 class PassThroughCompliance:
     """Forwards everything unchanged: for tests and for the relay without compliance wired."""
+
+    has_local_mailboxes = False
+
+    def is_local_mailbox(self, address: str) -> bool:
+        return False
 
     async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision:
         return RecipientDecision(address=address, action=Action.FORWARD, stage=Stage.RCPT)
@@ -120,6 +139,9 @@ class RelayService:
         self._networks = settings.smtp.allowed_networks
         self._auth_possible = bool(settings.smtp.users) and settings.smtp.tls_cert is not None
         self._hostname = settings.smtp.hostname
+        self._public_mailbox = (
+            settings.unsubscribe.public_mailbox and compliance.has_local_mailboxes
+        )
 
     @staticmethod
     def new_queue_id() -> str:
@@ -134,20 +156,34 @@ class RelayService:
             ip = ip.ipv4_mapped
         return any(ip.version == net.version and ip in net for net in self._networks)
 
-    async def check_sender(self, envelope: EnvelopeInfo) -> SmtpReply:
-        """MAIL FROM: only allowed networks or authenticated clients may relay."""
-        if envelope.auth_user is not None or self._peer_allowed(envelope.peer):
-            return replies.SENDER_OK
+    def _may_relay(self, envelope: EnvelopeInfo) -> bool:
+        return envelope.auth_user is not None or self._peer_allowed(envelope.peer)
+
+    def _access_denied(self, envelope: EnvelopeInfo) -> SmtpReply:
         log.info(
             "relay access denied for peer %s", envelope.peer, extra={"queue_id": envelope.queue_id}
         )
         return replies.AUTH_REQUIRED if self._auth_possible else replies.RELAY_DENIED
+
+    async def check_sender(self, envelope: EnvelopeInfo) -> SmtpReply:
+        """MAIL FROM: only allowed networks or authenticated clients may relay.
+
+        With a public unsubscribe mailbox, other peers get past MAIL and are refused at RCPT
+        for every address but that mailbox (so mailbox providers can deliver objections).
+        """
+        if self._may_relay(envelope) or self._public_mailbox:
+            return replies.SENDER_OK
+        return self._access_denied(envelope)
 
     async def check_recipient(
         self, envelope: EnvelopeInfo, address: str
     ) -> tuple[SmtpReply, RecipientDecision]:
         """RCPT TO: the compliance decision that needs only the envelope and the register."""
         qid = envelope.queue_id
+        if not self._may_relay(envelope) and not self._compliance.is_local_mailbox(address):
+            finding = Finding(rule="relay-denied", action=Action.REJECT, reason="relay denied")
+            denied = RecipientDecision(address, Action.REJECT, Stage.RCPT, findings=(finding,))
+            return self._access_denied(envelope), denied
         try:
             decision = await self._compliance.at_rcpt(envelope, address)
         except StoreUnavailable as exc:
@@ -199,6 +235,7 @@ class RelayService:
             upstream_refused.update(result.refused)
         refused.update(upstream_refused)
 
+        accepted.extend(outcome.consumed)
         if accepted:
             reply = replies.message_accepted(qid, self._forwarder.destination)
             if refused:

@@ -161,6 +161,9 @@ class SecuritySettings(_Section):
 class UnsubscribeSettings(_Section):
     mailto_local_part: str = "unsubscribe"
     mailto_domain: str | None = None  # defaults to smtp.hostname
+    # Accept mail for the unsubscribe mailbox from any network (mailbox providers deliver
+    # objections from outside); every other recipient still needs an allowed peer or AUTH.
+    public_mailbox: bool = True
 
 
 class DkimSettings(_Section):

@@ -1,7 +1,250 @@
-"""Commands of this area (filled in by its owner)."""
+"""Operations commands: `report`, `audit export` and `purge`. Parse, call a service, print."""
 
 from __future__ import annotations
 
-import click
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, NoReturn, TypeVar
 
-COMMANDS: list[click.Command] = []
+import click
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from proxy.errors import ConfigError, RelayError
+from proxy.ops.export import write_audit_csv
+from proxy.ops.periods import PeriodError, parse_instant
+from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
+from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
+from proxy.policy.model import Retention, load_policy
+from proxy.settings import Settings, load_settings
+from proxy.store import create_engine, schema_status
+from proxy.store.reports import ReportWindow, build_report
+
+__all__ = ["COMMANDS"]
+
+T = TypeVar("T")
+
+
+class _UsageLine(click.UsageError):
+    """A bad argument shown as one `error:` line (exit status 2), without the usage banner."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class _Command(click.Command):
+    """Turn every parse error of the command (bad value, unknown option) into one line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except _UsageLine:
+            raise
+        except click.UsageError as exc:
+            raise _UsageLine(exc.format_message(), ctx) from None
+
+
+config_option = click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Settings file (default: config/relay.toml when present).",
+)
+
+
+def _instant(*, end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return parse_instant(
+                value, ctx.meta.setdefault("now", datetime.now(UTC)), end_of_day=end_of_day
+            )
+        except PeriodError as exc:
+            raise _UsageLine(f"--{param.name}: {exc}", ctx) from None
+
+    return convert
+
+
+since_help = "Start: a duration back from now (30m, 12h, 7d, 2w), a date or an ISO 8601 time (UTC)."
+until_help = "End, exclusive; a bare date includes that whole day (UTC). Default: now."
+
+
+def _check_period(ctx: click.Context, since: datetime, until: datetime | None) -> None:
+    if until is not None and until <= since:
+        raise _UsageLine(
+            f"--until ({iso_utc(until)}) must be after --since ({iso_utc(since)})", ctx
+        )
+
+
+def _fail_config(exc: ConfigError) -> NoReturn:
+    for problem in exc.problems:
+        click.echo(f"error: {problem}", err=True)
+    raise SystemExit(2)
+
+
+def _run(work: Callable[[Settings], Coroutine[Any, Any, T]], config_file: Path | None) -> T:
+    """Load settings, run the coroutine; an expected failure becomes one line."""
+    try:
+        settings = load_settings(config_file)
+    except ConfigError as exc:
+        _fail_config(exc)
+    try:
+        return asyncio.run(work(settings))
+    except ConfigError as exc:
+        _fail_config(exc)
+    except RelayError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@asynccontextmanager
+async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine on an up-to-date schema (else: say which command fixes it)."""
+    status = await schema_status(settings.database)
+    if not status.is_current:
+        raise click.ClickException(
+            f"the database schema is at revision {status.current or '(empty)'}, this version "
+            f"needs {status.head}: run `prospect-relay db upgrade`"
+        )
+    engine = create_engine(settings.database)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+# -- report --------------------------------------------------------------------------------
+
+
+@click.command("report", cls=_Command)
+@click.option(
+    "--since", default="7d", show_default=True, callback=_instant(end_of_day=False), help=since_help
+)
+@click.option("--until", default=None, callback=_instant(end_of_day=True), help=until_help)
+@click.option("--campaign", default=None, help="Only this campaign's decisions.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table for people; json or csv for scripts (see proxy/ops/report_format.py).",
+)
+@config_option
+@click.pass_context
+def report(
+    ctx: click.Context,
+    since: datetime,
+    until: datetime | None,
+    campaign: str | None,
+    output: str,
+    config_file: Path | None,
+) -> None:
+    """Counts of decisions by action, rule, campaign and country, top rejection reasons and
+    unsubscribes, over a period (default: the last 7 days)."""
+    end = until if until is not None else ctx.meta["now"]
+    _check_period(ctx, since, end)
+    window = ReportWindow(since=since, until=end, campaign=campaign)
+
+    async def work(settings: Settings) -> None:
+        async with _engine(settings) as engine:
+            result = await build_report(engine, window)
+        if output == "json":
+            click.echo(render_json(result), nl=False)
+        elif output == "csv":
+            render_csv(result, sys.stdout)
+        else:
+            render_table(result, Console())
+
+    _run(work, config_file)
+
+
+# -- audit export --------------------------------------------------------------------------
+
+
+@click.group("audit")
+def audit() -> None:
+    """The audit trail: one record per recipient decision (hashes, no clear-text address)."""
+
+
+@audit.command("export", cls=_Command)
+@click.option("--since", required=True, callback=_instant(end_of_day=False), help=since_help)
+@click.option("--until", default=None, callback=_instant(end_of_day=True), help=until_help)
+@config_option
+@click.pass_context
+def audit_export(
+    ctx: click.Context, since: datetime, until: datetime | None, config_file: Path | None
+) -> None:
+    """Write the period's audit records to standard output as CSV, oldest first.
+
+    Columns: created_at (ISO 8601 UTC), queue_id, campaign, sender_hash, recipient_hash,
+    country, action, rule_ids (comma-separated), basis, instance. Streamed: memory use does
+    not grow with the period.
+    """
+    _check_period(ctx, since, until)
+
+    async def work(settings: Settings) -> int:
+        async with _engine(settings) as engine:
+            return await write_audit_csv(engine, since, until, sys.stdout)
+
+    try:
+        rows = _run(work, config_file)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    click.echo(f"exported {rows:,} audit records", err=True)
+
+
+# -- purge ---------------------------------------------------------------------------------
+
+
+def _purge_lines(
+    settings: Settings,
+    retention: Retention,
+    limits: PurgeCutoffs,
+    counts: PurgeCounts,
+    dry_run: bool,
+) -> Sequence[str]:
+    verb = "would remove" if dry_run else "removed"
+    purchase_before = min(limits.prospect_before, limits.customer_before)
+    return (
+        f"audit records: {verb} {counts.audit_records:,} created before "
+        f"{iso_utc(limits.audit_before)} (audit.retention_days = {settings.audit.retention_days})",
+        f"contacts: {verb} {counts.contacts:,} with no collection, interaction or consent since "
+        f"{limits.prospect_before.isoformat()} (retention.prospect_months = "
+        f"{retention.prospect_months}) and no purchase since {purchase_before.isoformat()} "
+        f"(retention.customer_months = {retention.customer_months}); "
+        "their suppression entries are kept",
+    )
+
+
+@click.command("purge", cls=_Command)
+@click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+@config_option
+def purge(dry_run: bool, config_file: Path | None) -> None:
+    """Remove audit records past audit.retention_days and contacts past the policy's retention
+    windows (suppression entries stay). Safe to run from cron or a systemd timer."""
+
+    async def work(settings: Settings) -> Sequence[str]:
+        retention = load_policy(settings.policy.file).retention
+        limits = cutoffs(settings.audit, retention, datetime.now(UTC))
+        async with _engine(settings) as engine:
+            counts = await run_purge(engine, limits, dry_run=dry_run)
+        return _purge_lines(settings, retention, limits, counts, dry_run)
+
+    lines = _run(work, config_file)
+    if dry_run:
+        click.echo("dry run: nothing was removed")
+    for line in lines:
+        click.echo(line)
+
+
+COMMANDS: list[click.Command] = [report, audit, purge]

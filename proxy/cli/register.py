@@ -6,7 +6,7 @@ import asyncio
 import csv
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
@@ -39,7 +39,7 @@ config_option = click.option(
 )
 
 
-def _run(work: Callable[[Settings], Awaitable[T]], config_file: Path | None) -> T:
+def _run(work: Callable[[Settings], Coroutine[Any, Any, T]], config_file: Path | None) -> T:
     """Load settings, run the coroutine; any expected failure becomes one line, exit 1."""
     try:
         settings = load_settings(config_file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -10,9 +11,11 @@ from typing import Any
 
 import click
 
-from proxy.app import RelayApp, build_authenticator, build_tls_context
+from proxy.app import build_authenticator, build_relay, build_tls_context
 from proxy.audit import configure_logging
 from proxy.errors import ConfigError, ConfigProblem
+from proxy.mime.dkim import DkimSigner
+from proxy.policy.model import load_policy
 from proxy.settings import Settings, load_settings
 from proxy.smtp.auth import PasswordHash, hash_password
 
@@ -46,6 +49,14 @@ def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
         problems.append(
             ConfigProblem(source, "log.level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         )
+    try:
+        load_policy(settings.policy.file)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    try:
+        DkimSigner.from_settings(settings.dkim, source=source)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     if settings.smtp.users and settings.smtp.tls_cert is None:
         problems.append(
             ConfigProblem(
@@ -94,6 +105,12 @@ def _fail(problems: list[ConfigProblem]) -> None:
     raise SystemExit(2)
 
 
+async def _serve(settings: Settings) -> int:
+    app = await build_relay(settings)
+    await app.serve_forever()
+    return 0
+
+
 @click.command("serve")
 @_CONFIG_OPTION
 def serve(config_file: Path | None) -> None:
@@ -105,7 +122,7 @@ def serve(config_file: Path | None) -> None:
     configure_logging(settings.log)
     try:
         build_authenticator(settings)
-        code = RelayApp(settings).run()
+        code = asyncio.run(_serve(settings))
     except ConfigError as exc:
         _fail(exc.problems)
         return

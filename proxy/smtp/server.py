@@ -39,6 +39,16 @@ _UNSAFE_REPLY = re.compile(r"\r\n|[^\x20-\x7e]")
 _BODY_TYPES = ("7BIT", "8BITMIME")
 
 
+_END_OF_DATA = b"\r\n.\r\n"
+
+
+def _unstuff(data: bytes) -> bytes:
+    """Remove the transparency dot from lines that start with one (RFC 5321 4.5.2)."""
+    if data.startswith(b"."):
+        data = data[1:]
+    return data.replace(b"\r\n.", b"\r\n")
+
+
 def _keep_crlf(match: re.Match[str]) -> str:
     return match.group() if match.group() == "\r\n" else "?"
 
@@ -346,46 +356,44 @@ class RelaySMTP(SMTP):
             self.close_with(replies.SHUTTING_DOWN)
 
     async def _read_data(self) -> bytes | None:
-        """Read DATA up to the lone-dot line; None when it exceeded the size limit.
+        """Read DATA up to CRLF.CRLF; None when it exceeded the size limit.
 
-        `readuntil(b".\\r\\n")` returns whole runs of text at C speed; a match ends the data
-        only when the dot starts a line (the two bytes before it are CRLF, or it is the first
-        byte). On LimitOverrunError the reader hands over everything that cannot contain the
-        separator, so nothing is read past the end of the data (pipelined commands stay).
+        `readuntil(CRLF.CRLF)` returns large runs at C speed. On LimitOverrunError the reader
+        hands over everything that cannot hold the start of the separator, so the separator
+        never straddles two reads and nothing is read past the end of the data (pipelined
+        commands stay buffered). The one exception is the very start, where the CRLF before
+        the dot is implicit: the first bytes are read one at a time while they could still be
+        part of that terminator (".\r\n", "\r\n.\r\n"), which costs one read for a normal
+        message whose first byte starts a header.
         """
         reader = self._reader
         limit = self._size_limit
-        chunks: list[bytes] = []
-        size = 0
-        too_big = False
-        tail = b"\r\n"  # the last two bytes consumed; CRLF means "at the start of a line"
+        head = b"\r\n"  # the implicit line end before the data
+        while any(head.endswith(_END_OF_DATA[:k]) for k in range(1, len(_END_OF_DATA))):
+            head += await reader.readexactly(1)
+            if head.endswith(_END_OF_DATA):
+                return _unstuff(head[2:-3]) if len(head) - 5 <= limit else None
+        chunks = [head[2:]]
+        size = len(chunks[0])
         while True:
             try:
-                chunk = await reader.readuntil(b".\r\n")
+                chunk = await reader.readuntil(_END_OF_DATA)
+                done = True
+                chunk = chunk[:-3]  # keep the CRLF that ends the last line
             except asyncio.LimitOverrunError as exc:
                 chunk = await reader.readexactly(exc.consumed)
-                part, done = chunk, False
-            else:
-                before = chunk[:-3]
-                last_two = before[-2:] if len(before) >= 2 else (tail + before)[-2:]
-                done = last_two == b"\r\n"
-                part = before if done else chunk
+                done = False
             self._reset_timeout()
-            size += len(part)
-            if size > limit:
-                too_big = True
-                chunks.clear()
-            elif part:
-                chunks.append(part)
+            size += len(chunk)
+            if size <= limit:
+                chunks.append(chunk)
+            elif chunks:
+                chunks = []
             if done:
                 break
-            tail = (tail + part)[-2:]
-        if too_big:
+        if size > limit:
             return None
-        content = b"".join(chunks)
-        if content.startswith(b"."):
-            content = content[1:]
-        return content.replace(b"\r\n.", b"\r\n")
+        return _unstuff(b"".join(chunks))
 
     # --- AUTH (offered only after STARTTLS; aiosmtpd answers 538 before) --------------------
 

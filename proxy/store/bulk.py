@@ -29,6 +29,7 @@ class BulkUpsert:
     sql: str
     order: tuple[str, ...]  # parameter names in positional order
     iso_dates: tuple[int, ...]  # positions whose date values the driver needs as ISO text
+    fixed: tuple[int, ...]  # positions of email, address_hash, created_at, updated_at
     sqlite: bool
 
     @classmethod
@@ -52,7 +53,8 @@ class BulkUpsert:
             for position, name in enumerate(order)
             if sqlite and isinstance(contacts.c[name].type, Date)
         )
-        return cls(str(compiled), order, iso_dates, sqlite)
+        fixed = tuple(order.index(name) for name in ("email", "address_hash", *_STAMPS))
+        return cls(str(compiled), order, iso_dates, fixed, sqlite)
 
     def timestamp(self, now: datetime) -> Any:
         """`now` as the driver takes it for a UtcDateTime column."""
@@ -64,11 +66,10 @@ class BulkUpsert:
         self, row: Mapping[str, Any], email: str, hashed: str, stamp: Any
     ) -> tuple[Any, ...]:
         """One row's positional parameters (email normalised, hashed, timestamps set)."""
-        values = {**row, "email": email, "address_hash": hashed, _STAMPS[0]: stamp}
-        values[_STAMPS[1]] = stamp
-        if not self.iso_dates:
-            return tuple(map(values.__getitem__, self.order))
-        params = list(map(values.__getitem__, self.order))
+        get = row.get
+        params = [get(name) for name in self.order]
+        for position, value in zip(self.fixed, (email, hashed, stamp, stamp), strict=True):
+            params[position] = value
         for position in self.iso_dates:
             value = params[position]
             if value is not None:

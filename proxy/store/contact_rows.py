@@ -42,7 +42,7 @@ def contact_to_row(contact: Contact) -> dict[str, Any]:
     return row
 
 
-def row_to_contact(row: Mapping[str, Any]) -> Contact:
+def row_to_contact(row: Mapping[Any, Any]) -> Contact:
     def enum_or_none(enum: Any, value: Any) -> Any:
         return None if value is None else enum(value)
 

@@ -232,3 +232,23 @@ async def test_client_dropping_mid_data_loses_nothing_and_relay_keeps_serving(
     _, reply = await aiosmtplib.send(_message(), hostname="127.0.0.1", port=running_relay.smtp_port)
     assert reply.startswith("2.0.0")
     assert len(recording_upstream.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "content"),
+    [
+        (b"\r\n", b"\r\n"),
+        (b"\r\n\r\n", b"\r\n\r\n"),
+        (b"..x\r\n", b".x\r\n"),
+        (b"\r\n..\r\n", b"\r\n.\r\n"),
+        (b"a.\r\nb.\r\n", b"a.\r\nb.\r\n"),
+    ],
+)
+async def test_end_of_data_edge_cases(
+    running_relay: RelayApp, recording_upstream: RecordingUpstream, sent: bytes, content: bytes
+) -> None:
+    reply = await _send_raw(running_relay.smtp_port, "a@example.com", ["b@example.org"], sent)
+    assert reply.startswith("250")
+    [received] = recording_upstream.messages
+    trace_end = received.content.index(b"X-Prospect-Relay-Queue-Id: ")
+    assert received.content[trace_end + 27 + 12 + 2 :] == content

@@ -10,7 +10,7 @@ import pytest
 from proxy.model import ConsentMethod, ConsentState, Kind, SourceKind, SuppressionOrigin
 from proxy.store import Store, sha256_hash
 from proxy.store.contacts_csv import CsvFormatError
-from proxy.store.importer import import_contacts
+from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import read_suppression_csv
 from tests.integration.conftest import HASH_KEY
 
@@ -23,7 +23,7 @@ HEADER = (
 
 async def run_import(
     store: Store, text: str, batch_size: int = 10_000
-) -> tuple[object, list[tuple[int, str]]]:
+) -> tuple[ImportSummary, list[tuple[int, str]]]:
     errors: list[tuple[int, str]] = []
     summary = await import_contacts(
         store,
@@ -41,7 +41,7 @@ async def test_every_column_is_stored(store: Store) -> None:
     )
     summary, errors = await run_import(store, HEADER + row)
     assert errors == []
-    assert (summary.rows_read, summary.inserted, summary.rejected) == (1, 1, 0)  # type: ignore[attr-defined]
+    assert (summary.rows_read, summary.inserted, summary.rejected) == (1, 1, 0)
     contact = await store.get_contact("ana@example.fr")
     assert contact is not None
     assert (contact.kind, contact.country, contact.source_kind) == (
@@ -90,7 +90,7 @@ async def test_bad_rows_are_reported_by_line_and_good_rows_kept(store: Store) ->
     assert "partner_named" in reasons[10]
     assert "consent" in reasons[11] and "given" in reasons[11]
     assert "expected 6 fields, found 2" in reasons[12]
-    assert (summary.rows_read, summary.inserted, summary.rejected) == (10, 2, 8)  # type: ignore[attr-defined]
+    assert (summary.rows_read, summary.inserted, summary.rejected) == (10, 2, 8)
     assert await store.get_contact("good2@x.fr") is not None
 
 
@@ -123,12 +123,12 @@ async def test_reimport_updates_only_its_columns_and_never_lifts_suppressions(
     summary, _ = await run_import(
         store, "email,consent,marketing_refused\np@x.fr,withdrawn,no\nq@x.fr,none,yes\n"
     )
-    assert (summary.inserted, summary.updated, summary.suppressions_created) == (1, 1, 2)  # type: ignore[attr-defined]
+    assert (summary.inserted, summary.updated, summary.suppressions_created) == (1, 1, 2)
     contact = await store.get_contact("p@x.fr")
     assert contact is not None and contact.source == "Fair"  # untouched column kept
     assert contact.consent is ConsentState.WITHDRAWN
     summary, _ = await run_import(store, "email,consent,consent_method\nP@X.fr,granted,checkbox\n")
-    assert summary.suppressions_created == 0  # type: ignore[attr-defined]
+    assert summary.suppressions_created == 0
     (entry,) = await store.is_suppressed("p@x.fr")
     assert entry.origin is SuppressionOrigin.OBJECTION
     assert len(await store.is_suppressed("q@x.fr")) == 1
@@ -136,7 +136,7 @@ async def test_reimport_updates_only_its_columns_and_never_lifts_suppressions(
 
 async def test_duplicate_addresses_in_one_file_keep_the_last_row(store: Store) -> None:
     summary, _ = await run_import(store, "email,country\nd@x.fr,FR\nD@x.fr,DE\n")
-    assert (summary.inserted, summary.updated) == (1, 0)  # type: ignore[attr-defined]
+    assert (summary.inserted, summary.updated) == (1, 0)
     contact = await store.get_contact("d@x.fr")
     assert contact is not None and contact.country == "DE"
 

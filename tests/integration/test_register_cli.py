@@ -5,12 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from pydantic import SecretStr
 
 from proxy.cli import cli
+from proxy.errors import ConfigError
+from proxy.secrets import load_or_create_secret
+from proxy.settings import SecuritySettings
 from proxy.store import sha256_hash
 
 
@@ -161,3 +166,16 @@ def test_bad_settings_are_one_line_not_a_traceback(run: Cli, tmp_path: Path) -> 
     assert "database.pool_size" in result.output
     run.env["PROSPECT_RELAY_DATABASE__URL"] = "mysql://x@localhost/db"
     assert "unsupported database" in run("db", "upgrade", code=1).output
+
+
+def test_secret_is_created_once_and_the_setting_wins(tmp_path: Path) -> None:
+    security = SecuritySettings(secret_file=tmp_path / "deep" / "secret.key")
+    with ThreadPoolExecutor(4) as pool:
+        keys = set(pool.map(lambda _: load_or_create_secret(security), range(8)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    configured = SecuritySettings(secret_key=SecretStr("from-settings"), secret_file=tmp_path / "x")
+    assert load_or_create_secret(configured) == b"from-settings"
+    assert not (tmp_path / "x").exists()
+    (tmp_path / "empty.key").write_text("\n")
+    with pytest.raises(ConfigError, match="empty"):
+        load_or_create_secret(SecuritySettings(secret_file=tmp_path / "empty.key"))

@@ -1,0 +1,99 @@
+"""`prospect-relay explain`: the decision and every rule's verdict, without sending anything."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from proxy.cli.register import _run, _store, config_option
+from proxy.mime.inspect import read_message_facts
+from proxy.model import Action, MessageFacts, Stage
+from proxy.policy.engine import Evaluation, evaluate, explain_lines
+from proxy.policy.model import load_policy
+from proxy.settings import Settings
+
+__all__ = ["COMMANDS"]
+
+
+@click.command()
+@click.argument("message", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--from", "mail_from", required=True, help="Envelope sender (MAIL FROM).")
+@click.option("--to", "recipients", required=True, multiple=True, help="Recipient; repeatable.")
+@click.option("--client-ip", default="127.0.0.1", show_default=True, help="Sending client's IP.")
+@click.option("--auth-user", default=None, help="SMTP AUTH user of the sending tool, if any.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Decide as on this day (default: today, UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per recipient.")
+@config_option
+def explain(
+    message: Path,
+    mail_from: str,
+    recipients: tuple[str, ...],
+    client_ip: str,
+    auth_user: str | None,
+    today: datetime | None,
+    as_json: bool,
+    config_file: Path | None,
+) -> None:
+    """Show how the relay would decide MESSAGE for each --to recipient.
+
+    Reads the register and the policy exactly as `serve` does; writes nothing and sends
+    nothing (re-permission and first-contact records are not made).
+    """
+    raw = message.read_bytes()
+    day = today.date() if today is not None else datetime.now(UTC).date()
+
+    async def work(settings: Settings) -> list[str]:
+        policy = load_policy(settings.policy.file)
+        async with _store(settings) as store:
+            facts = await store.load_recipient_facts(list(recipients))
+        envelope = MessageFacts(mail_from=mail_from, client_ip=client_ip, auth_user=auth_user)
+        content = read_message_facts(
+            raw, mail_from=mail_from, client_ip=client_ip, auth_user=auth_user
+        )
+        out: list[str] = []
+        for address in recipients:
+            at_rcpt = evaluate(facts[address], envelope, policy, day, Stage.RCPT)
+            at_data = evaluate(facts[address], content, policy, day, Stage.DATA)
+            final = at_rcpt if at_rcpt.decision.action is Action.REJECT else at_data
+            if as_json:
+                record = {
+                    "recipient": address,
+                    "today": day.isoformat(),
+                    "action": final.decision.action.value,
+                    "stages": [_stage_dict(at_rcpt), _stage_dict(at_data)],
+                }
+                out.append(json.dumps(record))
+                continue
+            out.append(f"== {address}")
+            out.append("-- at RCPT TO")
+            out.extend(explain_lines(at_rcpt))
+            out.append("-- at end of DATA")
+            out.extend(explain_lines(at_data))
+            out.append(f"=> {final.decision.action.value.upper()}")
+        return out
+
+    for line in _run(work, config_file):
+        click.echo(line)
+
+
+def _stage_dict(evaluation: Evaluation) -> dict[str, object]:
+    decision = evaluation.decision
+    return {
+        "stage": decision.stage.value,
+        "action": decision.action.value,
+        "basis": decision.basis.value,
+        "rules": list(decision.rule_ids),
+        "reasons": [finding.reason for finding in decision.findings],
+        "facts": decision.facts,
+    }
+
+
+COMMANDS: list[click.Command] = [explain]

@@ -1,0 +1,1 @@
+"""Operations services between the CLI and the store: periods, reports, export, purge."""

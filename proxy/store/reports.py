@@ -1,0 +1,168 @@
+"""Aggregate queries over the audit trail and the suppression list for `prospect-relay report`.
+
+Everything is counted by the database (GROUP BY over the indexed `created_at` range, or the
+`(campaign, created_at)` index with `--campaign`); only the groups come back, never the rows.
+Per-rule counts: `rule_ids` is a comma-separated text column, and splitting strings in SQL
+is not portable between SQLite and PostgreSQL, so the database groups by the whole
+`rule_ids` value (a handful of distinct rule combinations) and each combination's count is
+credited to every rule it names here. A recipient refused by two rules counts for both.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from proxy.model import Action
+from proxy.store.failures import store_errors
+from proxy.store.tables import audit_records, suppressions
+
+__all__ = ["TOP_REJECTIONS", "Breakdown", "Report", "ReportWindow", "build_report"]
+
+TOP_REJECTIONS = 10
+
+_ByKey = dict[str | None, Counter[str]]  # rule / campaign / country -> action -> recipients
+
+
+@dataclass(frozen=True, slots=True)
+class ReportWindow:
+    """Records with since <= created_at < until, optionally of one campaign."""
+
+    since: datetime
+    until: datetime
+    campaign: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    """Recipients of one rule, campaign or country, per action."""
+
+    key: str | None  # None: records without a campaign / country
+    actions: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.actions.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    window: ReportWindow
+    messages: int  # distinct (queue id, instance) pairs
+    recipients: int  # audit records: one per recipient decision
+    by_action: Mapping[str, int]  # every Action present, zero when absent
+    by_rule: tuple[Breakdown, ...]  # most frequent first
+    by_campaign: tuple[Breakdown, ...]
+    by_country: tuple[Breakdown, ...]
+    top_rejections: tuple[tuple[str, int], ...]  # (rule, rejected recipients), at most 10
+    unsubscribes: Mapping[str, int]  # suppression entries added in the window, by origin
+
+
+def _window_filter(window: ReportWindow) -> ColumnElement[bool]:
+    conditions = [
+        audit_records.c.created_at >= window.since,
+        audit_records.c.created_at < window.until,
+    ]
+    if window.campaign is not None:
+        conditions.append(audit_records.c.campaign == window.campaign)
+    return and_(*conditions)
+
+
+def _ranked(counts: _ByKey) -> tuple[Breakdown, ...]:
+    """Most recipients first; ties by key so the output is stable ("none" last)."""
+    items = [Breakdown(key, dict(sorted(actions.items()))) for key, actions in counts.items()]
+    items.sort(key=lambda item: (-item.total, item.key is None, item.key or ""))
+    return tuple(items)
+
+
+async def _groups(
+    connection: AsyncConnection, window: ReportWindow
+) -> tuple[Counter[str], _ByKey, _ByKey, _ByKey]:
+    """One scan of the window, grouped by every dimension the report shows."""
+    count = func.count().label("n")
+    statement = (
+        select(
+            audit_records.c.action,
+            audit_records.c.rule_ids,
+            audit_records.c.campaign,
+            audit_records.c.country,
+            count,
+        )
+        .where(_window_filter(window))
+        .group_by(
+            audit_records.c.action,
+            audit_records.c.rule_ids,
+            audit_records.c.campaign,
+            audit_records.c.country,
+        )
+    )
+    by_action: Counter[str] = Counter({action.value: 0 for action in Action})
+    by_rule: _ByKey = {}
+    by_campaign: _ByKey = {}
+    by_country: _ByKey = {}
+    for action, rule_ids, campaign, country, n in await connection.execute(statement):
+        by_action[action] += n
+        by_campaign.setdefault(campaign, Counter())[action] += n
+        by_country.setdefault(country, Counter())[action] += n
+        for rule in dict.fromkeys(part for part in rule_ids.split(",") if part):
+            by_rule.setdefault(rule, Counter())[action] += n
+    return by_action, by_rule, by_campaign, by_country
+
+
+async def _messages(connection: AsyncConnection, window: ReportWindow) -> int:
+    distinct = (
+        select(audit_records.c.queue_id, audit_records.c.instance)
+        .where(_window_filter(window))
+        .distinct()
+        .subquery()
+    )
+    return int(await connection.scalar(select(func.count()).select_from(distinct)) or 0)
+
+
+async def _unsubscribes(connection: AsyncConnection, window: ReportWindow) -> dict[str, int]:
+    """Suppression entries added in the window, by origin (all campaigns: an entry has none)."""
+    statement = (
+        select(suppressions.c.origin, func.count())
+        .where(
+            suppressions.c.created_at >= window.since,
+            suppressions.c.created_at < window.until,
+        )
+        .group_by(suppressions.c.origin)
+        .order_by(suppressions.c.origin)
+    )
+    return {origin: int(n) for origin, n in await connection.execute(statement)}
+
+
+async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
+    """Count the window's decisions; every query reads one snapshot of the database."""
+    if window.until <= window.since:
+        raise ValueError("the end of the period must be after its start")
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with store_errors("building the report"):
+        async with engine.connect() as connection:
+            connection = await connection.execution_options(**options)
+            async with connection.begin():
+                by_action, by_rule, by_campaign, by_country = await _groups(connection, window)
+                messages = await _messages(connection, window)
+                unsubscribes = await _unsubscribes(connection, window)
+    rules = _ranked(by_rule)
+    rejected = sorted(
+        ((item.key, item.actions.get(Action.REJECT.value, 0)) for item in rules if item.key),
+        key=lambda pair: (-pair[1], pair[0]),
+    )
+    return Report(
+        window=window,
+        messages=messages,
+        recipients=sum(by_action.values()),
+        by_action=dict(by_action),
+        by_rule=rules,
+        by_campaign=_ranked(by_campaign),
+        by_country=_ranked(by_country),
+        top_rejections=tuple((rule, n) for rule, n in rejected if n > 0)[:TOP_REJECTIONS],
+        unsubscribes=unsubscribes,
+    )

@@ -1,0 +1,50 @@
+"""Helpers of the operations tests: run the real CLI against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from proxy.cli import cli
+
+POLICY = """
+[controllers.example]
+legal_name = "Example SAS"
+postal_address = "10 rue de l'Exemple, 75002 Paris, France"
+domains = ["example.com"]
+privacy_url = "https://example.com/privacy"
+
+[retention]
+prospect_months = {prospect_months}
+customer_months = {customer_months}
+"""
+
+
+def write_config(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    audit_days: int = 1095,
+    prospect_months: int = 36,
+    customer_months: int = 36,
+) -> Path:
+    """A relay.toml (and policy.toml) pointing at the test database."""
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        POLICY.format(prospect_months=prospect_months, customer_months=customer_months)
+    )
+    config = tmp_path / "relay.toml"
+    config.write_text(
+        f'[database]\nurl = "{database_url}"\n\n'
+        f'[policy]\nfile = "{policy}"\n\n'
+        f"[audit]\nretention_days = {audit_days}\n"
+    )
+    return config
+
+
+async def run_cli(*args: str) -> Result:
+    """Invoke `prospect-relay ARGS` in a worker thread (the command runs its own event loop)."""
+    runner = CliRunner()
+    return await asyncio.to_thread(runner.invoke, cli, list(args), catch_exceptions=False)

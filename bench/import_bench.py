@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import os
 import random
 import statistics
 import tempfile
@@ -99,7 +100,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--suppressions", type=int, default=1_000_000)
-    parser.add_argument("--url", default=None, help="default: SQLite in a temporary directory")
+    parser.add_argument(
+        "--url", default=None, help="a scratch database (default: SQLite in a temporary directory)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prospect-relay-bench-") as tmp:
         url = args.url or f"sqlite+aiosqlite:///{tmp}/bench.db"
@@ -116,12 +119,14 @@ async def main() -> None:
         write_csv(csv_path, args.rows)
         print(f"generated {args.rows:,} rows in {time.perf_counter() - began:.1f} s")
         for label in ("import (new contacts)", "re-import (all updates)"):
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             with csv_path.open(newline="", encoding="utf-8-sig") as handle:
                 summary = await import_contacts(store, handle, on_error=lambda line, why: None)
             elapsed = time.perf_counter() - began
+            cpu = time.process_time() - cpu  # this process only (SQLite works in-process)
             print(
-                f"{label}: {summary.rows_read:,} rows in {elapsed:.1f} s = "
+                f"{label}: {summary.rows_read:,} rows in {elapsed:.1f} s "
+                f"(CPU {cpu:.1f} s, load {os.getloadavg()[0]:.1f}) = "
                 f"{summary.rows_read / elapsed:,.0f} rows/s (inserted {summary.inserted:,}, "
                 f"updated {summary.updated:,}, rejected {summary.rejected}, "
                 f"suppressions created {summary.suppressions_created:,})"

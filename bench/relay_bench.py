@@ -1,9 +1,11 @@
 """Throughput of prospect-relay against a bare aiosmtpd->aiosmtplib relay, in one run.
 
-Three processes per measurement: an aiosmtpd discard sink, the relay under test (the bare
-baseline or prospect-relay, both forwarding to the sink over pooled connections) and this
-process as the load generator (C concurrent aiosmtplib clients, each on one connection).
-Prints messages/s for each relay and the ratio. Compare ratios from the same run only.
+Processes: an aiosmtpd discard sink, the relays under test (the bare baseline; prospect-relay
+with compliance off ("core"); prospect-relay with the full policy ("full": register lookups,
+engine, per-recipient footer rewriting, List-Unsubscribe, audit records, decision log), all
+forwarding to the sink over pooled connections) and this process as the load generator
+(C concurrent aiosmtplib clients, each on one connection). Prints messages/s for each relay
+and the ratios to the baseline. Compare ratios from the same run only.
 
     python bench/relay_bench.py --messages 1000 --concurrency 1,10,50 --sizes 4096,102400
 """
@@ -24,6 +26,9 @@ import aiosmtplib
 from aiosmtpd.smtp import SMTP
 
 POOL_SIZE = 4
+# A French company's generic address: lawful without consent (RULES.md S12), so the full
+# policy takes its most expensive path: lookups, engine, footer rewrite, audit record.
+RECIPIENT = "contact@acme-industrie.fr"
 
 
 class _Discard:
@@ -97,11 +102,38 @@ async def _serve_prospect(sink_port: int, conn: Connection, workdir: str) -> Non
     await app.stop(grace=5)
 
 
+async def _serve_full(sink_port: int, conn: Connection, workdir: str) -> None:
+    from proxy.app import build_relay
+    from proxy.audit import configure_logging
+    from proxy.settings import Settings
+    from proxy.store.migrate import upgrade
+
+    policy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "policy.toml")
+    settings = Settings(
+        smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench"},  # type: ignore[arg-type]
+        upstream={"host": "127.0.0.1", "port": sink_port, "pool_size": POOL_SIZE},  # type: ignore[arg-type]
+        security={"secret_file": os.path.join(workdir, "secret.key")},  # type: ignore[arg-type]
+        log={"format": "json", "file": os.path.join(workdir, "full.log")},  # type: ignore[arg-type]
+        database={"url": f"sqlite+aiosqlite:///{workdir}/bench.db"},  # type: ignore[arg-type]
+        policy={"file": policy},  # type: ignore[arg-type]
+        web={"port": 0},  # type: ignore[arg-type]
+    )
+    configure_logging(settings.log)
+    await upgrade(settings.database)
+    app = await build_relay(settings)
+    await app.start()
+    conn.send(app.smtp_port)
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    await app.stop(grace=5)
+
+
 def _process_main(kind: str, sink_port: int, conn: Connection, workdir: str) -> None:
     if kind == "sink":
         asyncio.run(_serve_sink(conn))
     elif kind == "bare":
         asyncio.run(_serve_bare(sink_port, conn))
+    elif kind == "full":
+        asyncio.run(_serve_full(sink_port, conn, workdir))
     else:
         asyncio.run(_serve_prospect(sink_port, conn, workdir))
 
@@ -124,8 +156,9 @@ def _stop(process: mp.Process, conn: Connection) -> None:
 
 def _make_message(size: int) -> bytes:
     header = (
-        b"From: Sender <sender@example.com>\r\nTo: Rcpt <rcpt@example.org>\r\n"
+        b"From: Sender <news@example.com>\r\nTo: <contact@acme-industrie.fr>\r\n"
         b"Subject: benchmark\r\nMessage-ID: <bench@example.com>\r\n"
+        b"X-Prospect-Source: trade fair Lyon 2025\r\n"
         b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
     )
     line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tem.\r\n"
@@ -140,7 +173,7 @@ async def _load(port: int, total: int, concurrency: int, message: bytes) -> floa
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="load.bench")
         await client.connect()
         for _ in range(count):
-            await client.sendmail("sender@example.com", ["rcpt@example.org"], message)
+            await client.sendmail("news@example.com", [RECIPIENT], message)
         await client.quit()
 
     shares = [
@@ -164,19 +197,25 @@ def main() -> int:
         sink, sink_conn, sink_port = _start("sink", 0, workdir)
         bare, bare_conn, bare_port = _start("bare", sink_port, workdir)
         relay, relay_conn, relay_port = _start("prospect", sink_port, workdir)
+        full, full_conn, full_port = _start("full", sink_port, workdir)
         try:
-            print(f"{'size':>7} {'C':>3} {'bare msg/s':>11} {'relay msg/s':>12} {'ratio':>6}")
+            print(
+                f"{'size':>7} {'C':>3} {'bare msg/s':>11} {'core msg/s':>11} {'full msg/s':>11}"
+                f" {'core/bare':>10} {'full/bare':>10}"
+            )
             for size in sizes:
                 message = _make_message(size)
                 for concurrency in concurrencies:
                     base = asyncio.run(_load(bare_port, args.messages, concurrency, message))
-                    ours = asyncio.run(_load(relay_port, args.messages, concurrency, message))
+                    core = asyncio.run(_load(relay_port, args.messages, concurrency, message))
+                    fully = asyncio.run(_load(full_port, args.messages, concurrency, message))
                     print(
-                        f"{size // 1024:>5}KB {concurrency:>3} {base:>11.0f} {ours:>12.0f} "
-                        f"{ours / base:>6.2f}",
+                        f"{size // 1024:>5}KB {concurrency:>3} {base:>11.0f} {core:>11.0f}"
+                        f" {fully:>11.0f} {core / base:>10.2f} {fully / base:>10.2f}",
                         flush=True,
                     )
         finally:
+            _stop(full, full_conn)
             _stop(relay, relay_conn)
             _stop(bare, bare_conn)
             _stop(sink, sink_conn)

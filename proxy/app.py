@@ -22,6 +22,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.audit import DecisionLog
+from proxy.audit_trail import AuditTrail
 from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
@@ -312,17 +313,20 @@ async def build_relay(
     ]
     tokens = TokenSigner(token_keys, settings.security.token_max_age_days)
     unsubscriber = Unsubscriber(store, metrics)
+    audit_trail = AuditTrail(store)
     compliance = RegisterCompliance(
         settings=settings,
         store=store,
         policy=policy,
         tokens=tokens,
         unsubscriber=unsubscriber,
+        audit_trail=audit_trail,
         marker_key=hash_key,
         dkim=dkim,
         **({"today": today} if today is not None else {}),
     )
-    components: list[Component] = [_StoreComponent(engine)]
+    # Stopped in reverse: the audit trail's last batch is written before the pool closes.
+    components: list[Component] = [_StoreComponent(engine), audit_trail]
     if settings.web.enabled:
 
         async def policy_loaded() -> None:

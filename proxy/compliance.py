@@ -10,10 +10,12 @@ unsubscribe mailbox are consumed here: they record an objection and go nowhere e
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from proxy.audit_trail import AuditTrail
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
 from proxy.mime.footer import FooterValues, render_footer
@@ -42,7 +44,7 @@ __all__ = ["RegisterCompliance", "Unsubscriber"]
 
 log = logging.getLogger(__name__)
 
-MONITOR_NOTE = "monitor mode: forwarded although the policy says "
+MONITOR_NOTE = "monitor mode, forwarded; would "
 
 
 class Unsubscriber:
@@ -79,6 +81,7 @@ class RegisterCompliance:
         policy: PolicyHolder,
         tokens: TokenSigner,
         unsubscriber: Unsubscriber,
+        audit_trail: AuditTrail,
         marker_key: bytes,
         dkim: DkimSigner | None,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
@@ -87,6 +90,10 @@ class RegisterCompliance:
         self._policy = policy
         self._tokens = tokens
         self._unsubscriber = unsubscriber
+        self._audit_trail = audit_trail
+        # RCPT-stage facts reused at DATA (one register read per recipient, not two); bounded
+        # because abandoned transactions never come back for theirs.
+        self._rcpt_facts: OrderedDict[tuple[str, str], RecipientFacts] = OrderedDict()
         self._marker_key = marker_key
         self._dkim = dkim
         self._today = today
@@ -113,6 +120,7 @@ class RegisterCompliance:
             return RecipientDecision(address, Action.FORWARD, Stage.RCPT, facts={"local": "yes"})
         policy = self._policy.current
         facts = await self._store.load_recipient_facts([address])
+        self._remember(envelope.queue_id, facts[address])
         envelope_facts = MessageFacts(
             mail_from=envelope.mail_from, client_ip=envelope.peer, auth_user=envelope.auth_user
         )
@@ -121,7 +129,7 @@ class RegisterCompliance:
         )
         if decision.action is Action.REJECT:
             await self._record_objection(decision, facts[address])
-            await self._audit(envelope, None, (decision,))
+            self._audit(envelope, None, (decision,))
         return decision
 
     async def at_data(
@@ -148,7 +156,7 @@ class RegisterCompliance:
             auth_user=envelope.auth_user,
             marker_key=self._marker_key,
         )
-        facts = await self._store.load_recipient_facts(remote)
+        facts = await self._facts_for_data(envelope.queue_id, remote)
         deliveries: list[Delivery] = []
         untouched: list[str] = []
         remote_decisions: list[RecipientDecision] = []
@@ -171,11 +179,32 @@ class RegisterCompliance:
                 RewriteInstructions(marker_key=self._marker_key),
             )
             deliveries.insert(0, Delivery(tuple(untouched), plain))
-        await self._audit(envelope, message_facts, remote_decisions)
+        self._audit(envelope, message_facts, remote_decisions)
         decisions.extend(remote_decisions)
         return DataOutcome(tuple(decisions), tuple(deliveries), consumed=tuple(consumed))
 
     # -- steps -------------------------------------------------------------------------
+
+    _MAX_REMEMBERED = 10_000
+
+    def _remember(self, queue_id: str, facts: RecipientFacts) -> None:
+        self._rcpt_facts[(queue_id, facts.address)] = facts
+        while len(self._rcpt_facts) > self._MAX_REMEMBERED:
+            self._rcpt_facts.popitem(last=False)
+
+    async def _facts_for_data(
+        self, queue_id: str, addresses: Sequence[str]
+    ) -> dict[str, RecipientFacts]:
+        """The facts read at RCPT for this transaction; the register for any missing."""
+        facts: dict[str, RecipientFacts] = {}
+        for address in addresses:
+            remembered = self._rcpt_facts.pop((queue_id, address), None)
+            if remembered is not None:
+                facts[address] = remembered
+        missing = [address for address in addresses if address not in facts]
+        if missing:
+            facts.update(await self._store.load_recipient_facts(missing))
+        return facts
 
     def _apply_mode(self, decision: RecipientDecision, policy: Policy) -> RecipientDecision:
         """Monitor mode: decide and log, but forward what enforce mode would refuse."""
@@ -183,7 +212,15 @@ class RegisterCompliance:
         if mode is PolicyMode.ENFORCE or decision.action is not Action.REJECT:
             return decision
         facts = {**decision.facts, "monitor": f"would {decision.action.value}"}
-        return replace(decision, action=Action.FORWARD, rewrite=None, facts=facts)
+        # The decision log carries the findings' reasons, not the facts: say it there.
+        note = f"{MONITOR_NOTE}{decision.action.value}"
+        findings = tuple(
+            replace(f, reason=f"{note}: {f.reason}") if f.action is decision.action else f
+            for f in decision.findings
+        )
+        return replace(
+            decision, action=Action.FORWARD, rewrite=None, facts=facts, findings=findings
+        )
 
     async def _record_objection(self, decision: RecipientDecision, facts: RecipientFacts) -> None:
         """An `objected` contact (consent withdrawn, marketing refused) must be suppressed too,
@@ -301,7 +338,7 @@ class RegisterCompliance:
             )
         return results
 
-    async def _audit(
+    def _audit(
         self,
         envelope: EnvelopeInfo,
         message_facts: MessageFacts | None,
@@ -310,7 +347,7 @@ class RegisterCompliance:
         now = datetime.now(UTC)
         sender_hash = self._store.address_hash(envelope.mail_from) if envelope.mail_from else ""
         campaign = message_facts.campaign_id if message_facts is not None else None
-        await self._store.record_audit(
+        self._audit_trail.add(
             [
                 AuditRecord(
                     created_at=now,

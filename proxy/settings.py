@@ -243,9 +243,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(
             [
-                ConfigProblem(
-                    source_name, ".".join(str(part) for part in err["loc"]), err["msg"]
-                )
+                ConfigProblem(source_name, ".".join(str(part) for part in err["loc"]), err["msg"])
                 for err in exc.errors()
             ]
         ) from None

@@ -55,10 +55,7 @@ async def _store(settings: Settings) -> AsyncIterator[Store]:
     """A Store on an up-to-date schema (else: say which command fixes it)."""
     status = await schema_status(settings.database)
     if not status.is_current:
-        raise click.ClickException(
-            f"the database schema is at revision {status.current or '(empty)'}, this version "
-            f"needs {status.head}: run `prospect-relay db upgrade`"
-        )
+        raise click.ClickException(status.advice())
     key = load_or_create_secret(settings.security)
     engine = create_engine(settings.database)
     try:
@@ -140,7 +137,7 @@ def db_status(config_file: Path | None) -> None:
         status = await schema_status(settings.database)
         click.echo(f"database revision: {status.current or '(empty)'}")
         click.echo(f"code revision:     {status.head}")
-        click.echo("up to date" if status.is_current else "behind: run `prospect-relay db upgrade`")
+        click.echo("up to date" if status.is_current else status.advice())
         return status.is_current
 
     if not _run(work, config_file):
@@ -297,7 +294,13 @@ at_option = click.option(
     help="How the consent was collected.",
 )
 @click.option("--proof", default=None, help="Where the proof is kept (form id, log reference).")
-@click.option("--controller", default=None, help="The controller the consent was given to.")
+@click.option(
+    "--controller",
+    type=click.STRING,
+    default=None,
+    callback=lambda _ctx, _param, value: _bounded(value, "--controller"),
+    help="The controller the consent was given to.",
+)
 @at_option
 @config_option
 def consent_grant(
@@ -348,6 +351,12 @@ def consent_withdraw(address: str, at: Any, config_file: Path | None) -> None:
         + ("" if contact is not None else " (not in the register)")
         + ("; suppression added" if created else "; already suppressed")
     )
+
+
+def _bounded(value: str | None, name: str, limit: int = 200) -> str | None:
+    if value is not None and len(value) > limit:
+        raise click.BadParameter(f"longer than {limit} characters", param_hint=name)
+    return value
 
 
 def _day(value: Any) -> date | None:
@@ -509,11 +518,14 @@ def suppress_import(file: Path, scope: str, origin: str, config_file: Path | Non
     async def work(settings: Settings) -> tuple[int, int]:
         read = created = 0
         async with _store(settings) as store:
-            key = load_or_create_secret(settings.security)
             with file.open(newline="", encoding="utf-8-sig") as lines:
                 batch = []
                 entries = read_suppression_csv(
-                    lines, key=key, scope=scope, origin=SuppressionOrigin(origin), on_error=on_error
+                    lines,
+                    hash_address=store.address_hash,
+                    scope=scope,
+                    origin=SuppressionOrigin(origin),
+                    on_error=on_error,
                 )
                 for entry in entries:
                     read += 1

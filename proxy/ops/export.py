@@ -28,9 +28,12 @@ async def write_audit_csv(
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
     rows = 0
-    async for row in stream_audit_rows(engine, since, until):
-        values = list(row)
-        values[_CREATED_AT] = iso_utc(values[_CREATED_AT], "microseconds")
-        writer.writerow(values)
-        rows += 1
+    async for batch in stream_audit_rows(engine, since, until):
+        formatted = []
+        for row in batch:
+            values = list(row)
+            values[_CREATED_AT] = iso_utc(values[_CREATED_AT], "microseconds")
+            formatted.append(values)
+        writer.writerows(formatted)
+        rows += len(formatted)
     return rows

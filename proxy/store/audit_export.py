@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,12 +32,14 @@ _FETCH = 2000
 
 async def stream_audit_rows(
     engine: AsyncEngine, since: datetime, until: datetime | None
-) -> AsyncIterator[tuple[Any, ...]]:
-    """Rows with since <= created_at < until as tuples in EXPORT_COLUMNS order.
+) -> AsyncIterator[Sequence[tuple[Any, ...]]]:
+    """Rows with since <= created_at < until, in batches of tuples in EXPORT_COLUMNS order.
 
     A server-side cursor (asyncpg cursor, aiosqlite fetchmany) hands over `_FETCH` rows at
-    a time, so memory stays flat however long the period; the rows are passed on as stored
-    (no model conversion), so an export shows exactly what the database holds.
+    a time, so memory stays flat however long the period. Batches rather than single rows:
+    each step of an async result costs a greenlet switch, which per row tripled the export
+    time. Rows are passed on as stored (no model conversion): the export shows exactly what
+    the database holds.
     """
     statement = (
         select(*(audit_records.c[name] for name in EXPORT_COLUMNS))
@@ -50,5 +52,5 @@ async def stream_audit_rows(
     with store_errors("exporting audit records"):
         async with engine.connect() as connection:
             result = await connection.stream(statement)
-            async for row in result:
-                yield tuple(row)
+            async for batch in result.partitions(_FETCH):
+                yield [tuple(row) for row in batch]

@@ -55,6 +55,18 @@ def _text(value: str) -> str | None:
     return value.strip() or None
 
 
+def _bounded(column: str, limit: int) -> Callable[[str], Any]:
+    """Text that must fit its column (PostgreSQL refuses longer values)."""
+
+    def parse(value: str) -> str | None:
+        value = value.strip()
+        if len(value) > limit:
+            raise RowError(f"{column}: longer than {limit} characters")
+        return value or None
+
+    return parse
+
+
 def _enum(column: str, allowed: Sequence[str]) -> Callable[[str], Any]:
     exact: dict[str, str | None] = {"": None, **{choice: choice for choice in allowed}}
     listed = "|".join(allowed)
@@ -151,13 +163,13 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "consent_at": _date("consent_at"),
     "consent_method": _enum("consent_method", [method.value for method in ConsentMethod]),
     "consent_proof": _text,
-    "consent_controller": _text,
+    "consent_controller": _bounded("consent_controller", 200),
     "partner_named": _flag("partner_named"),
     "customer_of": _families,
     "last_purchase": _date("last_purchase"),
     "objection_offered": _flag("objection_offered"),
     "marketing_refused": _refused,
-    "job_function": _text,
+    "job_function": _bounded("job_function", 200),
     "last_interaction": _date("last_interaction"),
 }
 assert set(_PARSERS) == set(CONTACT_COLUMNS)

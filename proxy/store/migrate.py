@@ -31,9 +31,23 @@ class SchemaStatus:
     current: str | None  # revision in the database, None for an empty database
     head: str  # newest revision this code knows
 
+    known: bool = True  # False: the database was migrated by a newer prospect-relay
+
     @property
     def is_current(self) -> bool:
         return self.current == self.head
+
+    def advice(self) -> str:
+        """What to tell the operator when the schema is not current."""
+        if not self.known:
+            return (
+                f"the database schema (revision {self.current}) is newer than this "
+                f"prospect-relay (revision {self.head}): upgrade prospect-relay"
+            )
+        return (
+            f"the database schema is at revision {self.current or '(empty)'}, this version "
+            f"needs {self.head}: run `prospect-relay db upgrade`"
+        )
 
 
 _locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -56,6 +70,13 @@ def _config() -> Config:
     return config
 
 
+def _known(revision: str) -> bool:
+    return any(
+        script.revision == revision
+        for script in ScriptDirectory.from_config(_config()).walk_revisions()
+    )
+
+
 def _head() -> str:
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None, "the package ships at least one migration"
@@ -76,6 +97,9 @@ async def upgrade(database: DatabaseSettings | str) -> SchemaStatus:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
+    status = await schema_status(database)
+    if not status.known:
+        raise StoreUnavailable(status.advice())
     engine = create_engine(_as_settings(database))
     try:
         # BEGIN IMMEDIATE on SQLite: a second process waits, then finds nothing to do.
@@ -103,7 +127,7 @@ async def schema_status(database: DatabaseSettings | str) -> SchemaStatus:
         raise StoreUnavailable(f"cannot read the database: {_first_line(exc)}") from exc
     finally:
         await engine.dispose()
-    return SchemaStatus(current=revision, head=_head())
+    return SchemaStatus(current=revision, head=_head(), known=revision is None or _known(revision))
 
 
 async def schema_is_current(database: DatabaseSettings | str) -> bool:

@@ -7,7 +7,8 @@ import re
 __all__ = ["GLOBAL_SCOPE", "normalise_scope"]
 
 GLOBAL_SCOPE = "global"
-_CONTROLLER = re.compile(r"controller:([A-Za-z0-9][A-Za-z0-9_.-]{0,90})")
+# A controller id is the policy's table key, compared exactly by the engine: keep its case.
+_CONTROLLER = re.compile(r"controller:(\S{1,89})")  # the scope column holds 100
 _NATIONAL = re.compile(r"national:([A-Za-z]{2})")
 
 

@@ -9,7 +9,21 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, text
+from sqlalchemy import (
+    String,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -42,6 +56,7 @@ from proxy.store.tables import (
     HASH_KIND_DOMAIN,
     HASH_KIND_SHA256,
     HASH_PREFIX_LENGTH,
+    UtcDateTime,
     audit_records,
     contacts,
     sends,
@@ -53,6 +68,31 @@ __all__ = ["Store"]
 log = logging.getLogger(__name__)
 
 _PG_IMPORT_LOCK = 0x70726F74  # advisory lock id serialising contact import batches
+
+
+_SEND_ROW = "send"
+_NO_TIME = cast(null(), UtcDateTime)
+# Suppressions and send records are both keyed by hash: one round trip reads them together.
+_HASH_FACTS = union_all(
+    select(
+        suppressions.c.hash,
+        suppressions.c.kind,
+        suppressions.c.scope,
+        suppressions.c.origin,
+        suppressions.c.created_at,
+        _NO_TIME.label("first_message_at"),
+        _NO_TIME.label("repermission_at"),
+    ).where(suppressions.c.hash.in_(bindparam("wanted", expanding=True))),
+    select(
+        sends.c.address_hash,
+        literal(_SEND_ROW, String),
+        null(),
+        null(),
+        _NO_TIME,
+        sends.c.first_message_at,
+        sends.c.repermission_at,
+    ).where(sends.c.address_hash.in_(bindparam("keyed", expanding=True))),
+)
 
 
 def _now() -> datetime:
@@ -122,7 +162,7 @@ class Store:
     # -- the relay's read path ---------------------------------------------------------
 
     async def load_recipient_facts(self, addresses: Sequence[str]) -> dict[str, RecipientFacts]:
-        """Facts for each address (keyed as given), in three indexed reads for the batch."""
+        """Facts for each address (keyed as given), in two indexed reads for the batch."""
         if not addresses:
             return {}
         normalised = {address: normalise_address(address) for address in addresses}
@@ -136,29 +176,23 @@ class Store:
                 select(contacts).where(contacts.c.email.in_(emails))
             )
             by_email = {row.email: row_to_contact(row._mapping) for row in contact_rows}
-            suppression_rows = await connection.execute(
-                select(
-                    suppressions.c.hash,
-                    suppressions.c.kind,
-                    suppressions.c.scope,
-                    suppressions.c.origin,
-                    suppressions.c.created_at,
-                ).where(suppressions.c.hash.in_(wanted))
+            hash_rows = await connection.execute(
+                _HASH_FACTS, {"wanted": list(wanted), "keyed": list(keyed.values())}
             )
-            by_hash: dict[tuple[str, str], list[Suppression]] = {}
-            for row in suppression_rows:
-                by_hash.setdefault((row.kind, row.hash), []).append(
-                    Suppression(
-                        scope=row.scope,
-                        origin=SuppressionOrigin(row.origin),
-                        created_at=row.created_at,
-                        domain_wide=row.kind == HASH_KIND_DOMAIN,
-                    )
+        by_hash: dict[tuple[str, str], list[Suppression]] = {}
+        by_send: dict[str, Any] = {}
+        for row in hash_rows:
+            if row.kind == _SEND_ROW:
+                by_send[row.hash] = row
+                continue
+            by_hash.setdefault((row.kind, row.hash), []).append(
+                Suppression(
+                    scope=row.scope,
+                    origin=SuppressionOrigin(row.origin),
+                    created_at=row.created_at,
+                    domain_wide=row.kind == HASH_KIND_DOMAIN,
                 )
-            send_rows = await connection.execute(
-                select(sends).where(sends.c.address_hash.in_(set(keyed.values())))
             )
-            by_send = {row.address_hash: row for row in send_rows}
         facts: dict[str, RecipientFacts] = {}
         for address, email in normalised.items():
             found = (

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from proxy.model import SuppressionOrigin
 from proxy.store.contacts_csv import CsvFormatError, RowError, check_email
-from proxy.store.hashing import hmac_hex
 from proxy.store.records import SuppressionEntry
 from proxy.store.scopes import normalise_scope
 from proxy.store.tables import HASH_KIND_ADDRESS, HASH_KIND_DOMAIN, HASH_KIND_SHA256
@@ -34,7 +33,7 @@ def _looks_like_data(cell: str) -> bool:
 def read_suppression_csv(
     lines: Iterable[str],
     *,
-    key: bytes,
+    hash_address: Callable[[str], str],
     scope: str,
     origin: SuppressionOrigin,
     on_error: Callable[[int, str], None],
@@ -43,8 +42,9 @@ def read_suppression_csv(
 
     Accepted: one address or one SHA-256 hex hash (of the normalised address, as other
     tools export them) per row, with or without a header; in a file with several columns
-    the one named email/address/sha256/hash is used. A file with our export header keeps
-    each entry's kind, scope, origin and date (it must come from a relay with this key).
+    the one named email/address/sha256/hash is used; addresses are keyed with
+    `hash_address` (Store.address_hash). A file with our export header keeps each entry's
+    kind, scope, origin and date (it must come from a relay with the same key).
     """
     reader = csv.reader(lines)
     now = datetime.now(UTC)
@@ -101,7 +101,7 @@ def read_suppression_csv(
             except RowError as exc:
                 on_error(line, str(exc))
                 continue
-            yield SuppressionEntry(hmac_hex(key, email), HASH_KIND_ADDRESS, scope, origin, now)
+            yield SuppressionEntry(hash_address(email), HASH_KIND_ADDRESS, scope, origin, now)
         elif _is_hex(lowered, 32) or _is_hex(lowered, 40):
             on_error(line, "MD5 and SHA-1 hashes are not supported (SHA-256 only)")
         else:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import date
 
 import pytest
 
 from proxy.model import ConsentMethod, ConsentState, Kind, SourceKind, SuppressionOrigin
-from proxy.store import Store, sha256_hash
+from proxy.store import Store, address_hash, sha256_hash
 from proxy.store.contacts_csv import CsvFormatError
 from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import read_suppression_csv
@@ -94,6 +95,14 @@ async def test_bad_rows_are_reported_by_line_and_good_rows_kept(store: Store) ->
     assert await store.get_contact("good2@x.fr") is not None
 
 
+async def test_text_longer_than_its_column_is_a_bad_row(store: Store) -> None:
+    summary, errors = await run_import(
+        store, f"email,job_function\nlong@x.fr,{'x' * 201}\nok@x.fr,{'x' * 200}\n"
+    )
+    assert errors == [(2, "job_function: longer than 200 characters")]
+    assert summary.inserted == 1
+
+
 @pytest.mark.parametrize(
     ("header", "message"),
     [
@@ -148,7 +157,7 @@ def test_suppression_reader_takes_addresses_hashes_and_reports_the_rest() -> Non
     entries = list(
         read_suppression_csv(
             io.StringIO(text, newline=""),
-            key=HASH_KEY,
+            hash_address=lambda email: address_hash(HASH_KEY, email),
             scope="controller:acme",
             origin=SuppressionOrigin.IMPORT,
             on_error=lambda line, reason: errors.append((line, reason)),
@@ -167,10 +176,28 @@ def test_suppression_reader_without_header_uses_the_first_row() -> None:
     entries = list(
         read_suppression_csv(
             io.StringIO("a@b.fr\nc@d.fr\n", newline=""),
-            key=HASH_KEY,
+            hash_address=lambda email: address_hash(HASH_KEY, email),
             scope="global",
             origin=SuppressionOrigin.IMPORT,
             on_error=lambda line, reason: pytest.fail(f"{line}: {reason}"),
         )
     )
     assert len(entries) == 2
+
+
+async def test_two_concurrent_imports_of_overlapping_files(store: Store) -> None:
+    def text(start: int) -> str:
+        rows = "".join(
+            f"p{n}@x.fr,b2b,{'yes' if n % 7 == 0 else 'no'}\n" for n in range(start, start + 2000)
+        )
+        return "email,kind,marketing_refused\n" + rows
+
+    (first, first_errors), (second, second_errors) = await asyncio.gather(
+        run_import(store, text(0), batch_size=300), run_import(store, text(1000), batch_size=300)
+    )
+    assert first_errors == second_errors == []
+    assert first.inserted + second.inserted == 3000
+    assert first.updated + second.updated == 1000
+    refused = len([n for n in range(3000) if n % 7 == 0])
+    assert first.suppressions_created + second.suppressions_created == refused
+    assert await store.suppression_count() == refused

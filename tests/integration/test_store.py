@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from proxy.errors import StoreUnavailable
@@ -349,3 +350,17 @@ async def test_unreachable_database_is_unavailable() -> None:
             await store.ping()
     finally:
         await engine.dispose()
+
+
+async def test_a_schema_from_a_newer_version_is_named_not_migrated(migrated_url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=migrated_url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    finally:
+        await engine.dispose()
+    status = await schema_status(migrated_url)
+    assert not status.known and not status.is_current
+    assert "newer than this prospect-relay" in status.advice()
+    with pytest.raises(StoreUnavailable, match="upgrade prospect-relay"):
+        await upgrade(migrated_url)

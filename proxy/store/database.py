@@ -52,7 +52,9 @@ def _sqlite_engine(url: str, database: str | None, settings: DatabaseSettings) -
     if not in_memory:
         assert database is not None
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    busy_ms = int(settings.timeout * 1000)
+    # Below the Store's own deadline, so a lock wait ends as a clean "database is locked"
+    # error rather than a cancellation while the driver thread still holds the connection.
+    busy_ms = int(settings.timeout * 800)
     options: dict[str, Any] = {"connect_args": {"timeout": settings.timeout}}
     if not in_memory:
         options["pool_size"] = settings.pool_size

@@ -1,31 +1,62 @@
-# prospect-relay: slim image, runs as an unprivileged user.
+# syntax=docker/dockerfile:1
+# prospect-relay image: a wheel built in a throwaway stage, installed into a slim runtime that
+# runs as an unprivileged user. See deploy/README.md and deploy/docker-compose.yml.
+#
 #   docker build -t prospect-relay .
-#   docker run -p 2525:2525 -p 8025:8025 -v relay-var:/app/var \
-#     -e PROSPECT_RELAY_SMTP__HOST=0.0.0.0 -e PROSPECT_RELAY_WEB__HOST=0.0.0.0 \
+#   docker run --rm -p 2525:2525 -p 8025:8025 -v relay-data:/var/lib/prospect-relay \
 #     -e PROSPECT_RELAY_UPSTREAM__HOST=smtp.example.net prospect-relay
-FROM python:3.11-slim
+#
+# Layout inside the image (the working directory is /opt/prospect-relay, so the relay's
+# relative defaults `config/...` and `var/...` land in the usual Unix places):
+#   /etc/prospect-relay/relay.toml, policy.toml   settings and policy (mount your own here)
+#   /var/lib/prospect-relay/                      SQLite database, outbox, secret key (volume)
+
+FROM python:3.11-slim AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY proxy ./proxy
+# Wheels for the relay and every dependency: the runtime stage installs them offline.
+RUN pip wheel --wheel-dir /wheels .
+
+
+FROM python:3.11-slim AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    # In a container the relay must listen on the container's interfaces, not loopback.
+    PROSPECT_RELAY_SMTP__HOST=0.0.0.0 \
+    PROSPECT_RELAY_WEB__HOST=0.0.0.0 \
+    PROSPECT_RELAY_LOG__FORMAT=json
 
-WORKDIR /app
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links=/wheels prospect-relay \
+    && useradd --system --uid 10001 --user-group --home-dir /var/lib/prospect-relay \
+        --shell /usr/sbin/nologin prospect-relay \
+    && mkdir -p /etc/prospect-relay /var/lib/prospect-relay /opt/prospect-relay \
+    && chown prospect-relay:prospect-relay /var/lib/prospect-relay \
+    && ln -s /etc/prospect-relay /opt/prospect-relay/config \
+    && ln -s /var/lib/prospect-relay /opt/prospect-relay/var
 
-COPY pyproject.toml README.md ./
-COPY proxy ./proxy
-RUN pip install . \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin relay \
-    && mkdir -p /app/var /app/config \
-    && chown relay:relay /app/var
+COPY config/relay.toml config/policy.toml /etc/prospect-relay/
 
-COPY config ./config
-
-USER relay
-VOLUME ["/app/var"]
+WORKDIR /opt/prospect-relay
+USER prospect-relay:prospect-relay
+VOLUME ["/var/lib/prospect-relay"]
+# SMTP, then web (unsubscribe pages, /healthz, /readyz, /metrics).
 EXPOSE 2525 8025
 
-# SIGTERM (docker stop) drains in-flight messages for up to smtp.shutdown_grace seconds.
+# Liveness only (/healthz): /readyz also checks the database and the upstream, and a shared
+# outage must not make every replica "unhealthy" at once; load balancers should use /readyz.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PROSPECT_RELAY_WEB__PORT', '8025'), timeout=4)"]
+
+# SIGTERM (docker stop) drains in-flight messages for up to smtp.shutdown_grace seconds:
+# give `docker stop` a longer timeout (compose: stop_grace_period). SIGHUP reloads the policy.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["prospect-relay"]
-CMD ["serve", "--config", "/app/config/relay.toml"]
+CMD ["prospect-relay", "serve"]

@@ -31,8 +31,9 @@ __all__ = [
 ]
 
 DECISION_LOGGER = "prospect_relay.decision"
-# aiosmtpd logs every envelope address at INFO on this logger: keep it above INFO.
-_CHATTY_LOGGERS = ("mail.log", "aiosmtplib")
+# aiosmtpd logs every envelope address at INFO, aiosqlite every SQL statement with its
+# parameters (addresses) at DEBUG: keep these above INFO whatever the configured level.
+_CHATTY_LOGGERS = ("mail.log", "aiosmtplib", "aiosqlite")
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
 )

@@ -13,12 +13,20 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from proxy.errors import StoreUnavailable
 from proxy.store import AuditRecord, Store
 
 __all__ = ["AuditTrail"]
 
 log = logging.getLogger(__name__)
+
+
+def _is_transient(exc: StoreUnavailable) -> bool:
+    """Connection loss and timeouts pass; constraint or data errors will fail again."""
+    cause = exc.__cause__
+    return cause is None or isinstance(cause, (OperationalError, InterfaceError, OSError))
 
 
 class AuditTrail:
@@ -63,10 +71,28 @@ class AuditTrail:
             try:
                 await self._store.record_audit(batch)
             except StoreUnavailable as exc:
-                log.warning("audit trail: %d records wait for the database: %s", self.pending, exc)
-                return
+                if _is_transient(exc):
+                    log.warning(
+                        "audit trail: %d records wait for the database: %s", self.pending, exc
+                    )
+                    return
+                await self._write_one_by_one(batch)
             for _ in batch:
                 self._pending.popleft()
+
+    async def _write_one_by_one(self, batch: list[AuditRecord]) -> None:
+        """A batch the database refuses for its content: keep the good records, drop (and
+        count) only the ones it refuses, so one bad record never blocks the trail."""
+        for record in batch:
+            try:
+                await self._store.record_audit([record])
+            except StoreUnavailable as exc:
+                self.dropped += 1
+                log.error(
+                    "audit trail: record of queue id %s refused by the database, dropped: %s",
+                    record.queue_id,
+                    exc,
+                )
 
     async def _run(self) -> None:
         while True:

@@ -358,9 +358,15 @@ class RegisterCompliance:
                     rule_ids=d.rule_ids,
                     basis=d.basis,
                     campaign=campaign or d.facts.get("campaign") or None,
-                    country=d.facts.get("country"),
+                    country=_iso_country(d.facts.get("country")),
                     instance=self._instance,
                 )
                 for d in decisions
             ]
         )
+
+
+def _iso_country(country: str | None) -> str | None:
+    """The audit column holds ISO alpha-2 codes; an unknown country (the `STRICT` profile)
+    is recorded as none. A longer value would make PostgreSQL refuse the whole batch."""
+    return country if country is not None and len(country) == 2 else None

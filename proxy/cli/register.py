@@ -198,6 +198,11 @@ def contacts_import(file: Path, config_file: Path | None) -> None:
         f"{summary.rows_read:,} rows read: {summary.inserted:,} inserted, "
         f"{summary.updated:,} updated, {summary.rejected:,} rejected; "
         f"{summary.suppressions_created:,} suppressions created"
+        + (
+            f"; {summary.duplicates:,} repeated addresses (the last row won)"
+            if summary.duplicates
+            else ""
+        )
     )
     if summary.rejected:
         sys.exit(1)

@@ -49,3 +49,4 @@ class UpsertResult:
     inserted: int
     updated: int
     suppressions_created: int
+    duplicates: int = 0  # rows superseded by a later row for the same address

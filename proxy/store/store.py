@@ -457,7 +457,7 @@ class Store:
             existing = await count_existing(connection, list(by_email))
             await connection.exec_driver_sql(upsert.sql, params)
             created = await self._insert_suppressions(connection, objections)
-        return UpsertResult(len(by_email) - existing, existing, created)
+        return UpsertResult(len(by_email) - existing, existing, created, len(rows) - len(by_email))
 
     def _contact_upsert(self, connection: AsyncConnection, columns: Sequence[str]) -> BulkUpsert:
         key = (connection.dialect.name, tuple(columns))

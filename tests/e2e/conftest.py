@@ -29,7 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.app import RelayApp, WebComponent, build_relay
+from proxy.app import RelayApp, WebComponent, _StoreComponent, build_relay
+from proxy.audit_trail import AuditTrail
 from proxy.cli import cli
 from proxy.metrics import Metrics
 from proxy.secrets import load_or_create_secret
@@ -260,9 +261,14 @@ class FullRelay:
     async def _dispose_pools(self) -> None:
         # The relay's store component closes its pool on stop(); the engine stays usable.
         for component in self.app.components:
-            if not isinstance(component, WebComponent):
+            if isinstance(component, _StoreComponent):
                 await component.stop()
         await self.engine.dispose()
+
+    async def flush_audit(self) -> None:
+        """Write the audit records the relay has buffered so far."""
+        [trail] = [c for c in self.app.components if isinstance(c, AuditTrail)]
+        await trail.flush()
 
 
 FullRelayFactory = Callable[..., Awaitable[FullRelay]]

@@ -6,9 +6,9 @@ import email
 import logging
 import re
 from datetime import date
-from email.message import Message
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 
 from proxy.audit import DECISION_LOGGER
@@ -27,11 +27,14 @@ pytestmark = pytest.mark.postgres
 
 MARIE = "marie@gmail.com"
 PAUL = "paul.martin@acme-industrie.fr"
-NEW_CUSTOMER = "luc@orange.fr"
 
 
 def _refused(reply: str | None, rule: str) -> bool:
     return reply is not None and reply.startswith(f"550 5.7.1 {rule}:")
+
+
+async def _refused_at_rcpt(relay: FullRelay, address: str, rule: str) -> bool:
+    return _refused((await relay.send(address)).rcpt[address], rule)
 
 
 async def _seed_marie(relay: FullRelay) -> None:
@@ -155,6 +158,24 @@ async def test_store_down_is_a_temporary_failure_and_nothing_is_forwarded(
     assert len(relay.delivered) == 1
 
 
+async def test_store_lost_between_rcpt_and_data_is_a_temporary_failure(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await full_relay()
+    await relay.store.upsert_contacts([prospect(PAUL)])  # first contact: a write at DATA
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.smtp_port, timeout=10)
+    await client.connect()
+    await client.mail(SENDER)
+    assert (await client.rcpt(PAUL)).code == 250
+    async with relay.database_down():
+        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+            await client.data(make_message(PAUL, headers={"X-Prospect-Targets": "finance"}))
+    await client.quit()
+
+    assert refused.value.code == 451 and refused.value.message.startswith("4.3.0")
+    assert relay.delivered == []
+
+
 async def test_a_bad_policy_reload_keeps_the_old_policy_and_a_good_one_applies(
     full_relay: FullRelayFactory,
 ) -> None:
@@ -166,7 +187,7 @@ async def test_a_bad_policy_reload_keeps_the_old_policy_and_a_good_one_applies(
     await relay.app.reload()
     metrics = await relay.scrape()
     assert metrics[failed] == 1.0 and metrics.get(ok, 0.0) == 0.0
-    assert _refused((await relay.send("jeanne@gmail.com")).rcpt["jeanne@gmail.com"], "b2c-no-consent")
+    assert await _refused_at_rcpt(relay, "jeanne@gmail.com", "b2c-no-consent")
 
     relay.policy_file.write_text(policy_text(mode="monitor"), encoding="utf-8")
     await relay.app.reload()
@@ -200,8 +221,8 @@ async def test_contacts_import_with_bad_rows_then_smtp_follows_the_register(
     assert "4 rows read: 2 inserted, 0 updated, 2 rejected" in result.output
     sent = await relay.send(MARIE)
     assert sent.accepted
-    assert _refused((await relay.send("jeanne@gmail.com")).rcpt["jeanne@gmail.com"], "b2c-no-consent")
-    assert _refused((await relay.send("sophie@gmail.com")).rcpt["sophie@gmail.com"], "b2c-no-consent")
+    assert await _refused_at_rcpt(relay, "jeanne@gmail.com", "b2c-no-consent")
+    assert await _refused_at_rcpt(relay, "sophie@gmail.com", "b2c-no-consent")
 
 
 async def test_erasure_keeps_the_suppression(full_relay: FullRelayFactory) -> None:
@@ -252,8 +273,16 @@ async def test_explain_prints_the_decision_and_the_rule_trail(
     eml.write_bytes(make_message(MARIE))
 
     result = await relay.cli(
-        "explain", str(eml), "--from", SENDER, "--to", MARIE, "--to", "jeanne@gmail.com",
-        "--today", "2026-12-01",
+        "explain",
+        str(eml),
+        "--from",
+        SENDER,
+        "--to",
+        MARIE,
+        "--to",
+        "jeanne@gmail.com",
+        "--today",
+        "2026-12-01",
     )
 
     assert result.exit_code == 0, result.output
@@ -270,10 +299,3 @@ async def test_explain_prints_the_decision_and_the_rule_trail(
     assert re.search(r"^  hit   consent-invalid\s.*pre-ticked", s2, re.M | re.I)
     assert re.search(r"^  hit   b2c-no-consent\s+reject", s2, re.M)
     assert relay.delivered == []  # explain sends nothing
-
-
-def _part(message: Message, content_type: str) -> str:
-    part = next(p for p in message.walk() if p.get_content_type() == content_type)
-    payload = part.get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode(part.get_content_charset() or "utf-8")

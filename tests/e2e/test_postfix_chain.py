@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -211,12 +212,19 @@ async def chain(
         await engine.dispose()
     relay = await build_relay(settings)
     await relay.start()
-    postfix = await start_postfix(tmp_path / "postfix", relay.smtp_port, recording_upstream.port)
+    # Not under tmp_path: pytest's base directory is 0700 root, and Postfix's daemons open
+    # their data and log files as `mail_owner`, who must be able to traverse the path.
+    root = Path(tempfile.mkdtemp(prefix="prospect-relay-postfix-"))
+    root.chmod(0o755)
     try:
-        yield Chain(postfix, recording_upstream)
+        postfix = await start_postfix(root, relay.smtp_port, recording_upstream.port)
+        try:
+            yield Chain(postfix, recording_upstream)
+        finally:
+            await stop_postfix(postfix)
     finally:
-        await stop_postfix(postfix)
         await relay.stop(grace=1.0)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _offer(recipient: str) -> EmailMessage:

@@ -94,9 +94,7 @@ async def test_each_recipient_gets_a_copy_with_its_own_token(full_relay: FullRel
     relay = await full_relay()
     await relay.store.upsert_contacts([consented(MARIE), consented(SOPHIE)])
 
-    result = await relay.send(
-        [MARIE, SOPHIE], make_message("undisclosed-recipients:;")
-    )
+    result = await relay.send([MARIE, SOPHIE], make_message("undisclosed-recipients:;"))
 
     assert result.accepted, result
     copies = {m.rcpt_tos[0]: parse(m) for m in relay.delivered}

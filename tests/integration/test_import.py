@@ -145,7 +145,7 @@ async def test_reimport_updates_only_its_columns_and_never_lifts_suppressions(
 
 async def test_duplicate_addresses_in_one_file_keep_the_last_row(store: Store) -> None:
     summary, _ = await run_import(store, "email,country\nd@x.fr,FR\nD@x.fr,DE\n")
-    assert (summary.inserted, summary.updated) == (1, 0)
+    assert (summary.inserted, summary.updated, summary.duplicates) == (1, 0, 1)
     contact = await store.get_contact("d@x.fr")
     assert contact is not None and contact.country == "DE"
 

@@ -297,6 +297,7 @@ class RegisterCompliance:
                 footer_html=footer_html,
                 list_unsubscribe_url=url if plan.list_unsubscribe else None,
                 list_unsubscribe_mailto=mailto if plan.list_unsubscribe else None,
+                visible_recipient=decision.address if plan.split_recipients else None,
                 marker_key=self._marker_key,
             ),
         )

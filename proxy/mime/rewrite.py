@@ -60,6 +60,8 @@ class RewriteInstructions:
     queue_id: str | None = None  # value of the X-Prospect-Relay-Queue-Id trace header
     remove_headers: tuple[str, ...] = ("X-Prospect-*",)  # exact names, or prefixes ending "*"
     marker_key: bytes = b""  # the relay secret: binds the footer marker to the Message-ID
+    # visible-recipients split: To/Cc replaced by this one address (one copy per recipient)
+    visible_recipient: str | None = None
 
     def __post_init__(self) -> None:
         if bool(self.footer_text) != bool(self.footer_html):
@@ -68,10 +70,16 @@ class RewriteInstructions:
             value = getattr(self, name)
             if value is not None:
                 _check_header_text(name, value)
+        if self.visible_recipient is not None and any(
+            char in self.visible_recipient for char in "\r\n<>"
+        ):
+            raise ValueError("visible_recipient must be one address without brackets")
 
     def removes(self, key: str) -> bool:
         """True for header names (lower case) this rewrite drops before adding its own."""
         if key in _OWN_HEADERS:
+            return True
+        if self.visible_recipient is not None and key in ("to", "cc"):
             return True
         for pattern in self.remove_headers:
             lowered = pattern.lower()
@@ -84,6 +92,8 @@ def _new_headers(
     plan: RewriteInstructions, footed: bool, message_id: str, eol: bytes
 ) -> list[bytes]:
     headers: list[bytes] = []
+    if plan.visible_recipient is not None:
+        headers.append(b"To: <" + plan.visible_recipient.encode("utf-8") + b">" + eol)
     links = [
         f"<{link}>" for link in (plan.list_unsubscribe_url, plan.list_unsubscribe_mailto) if link
     ]

@@ -33,10 +33,11 @@ from proxy.model import (
 from proxy.policy.engine import decide
 from proxy.policy.footer import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
-from proxy.policy.model import Policy
+from proxy.policy.model import FooterMode, Policy
 from proxy.service import DataOutcome, Delivery, EnvelopeInfo
 from proxy.settings import PolicyMode, Settings
 from proxy.store import Store
+from proxy.store.batching import FactsBatcher
 from proxy.store.records import AuditRecord
 from proxy.tokens import TokenSigner, UnsubscribeToken, mailto_uri
 
@@ -91,6 +92,7 @@ class RegisterCompliance:
         self._tokens = tokens
         self._unsubscriber = unsubscriber
         self._audit_trail = audit_trail
+        self._facts = FactsBatcher(store.load_recipient_facts)
         # RCPT-stage facts reused at DATA (one register read per recipient, not two); bounded
         # because abandoned transactions never come back for theirs.
         self._rcpt_facts: OrderedDict[tuple[str, str], RecipientFacts] = OrderedDict()
@@ -119,7 +121,7 @@ class RegisterCompliance:
         if self.is_local_mailbox(address):
             return RecipientDecision(address, Action.FORWARD, Stage.RCPT, facts={"local": "yes"})
         policy = self._policy.current
-        facts = await self._store.load_recipient_facts([address])
+        facts = await self._facts.load([address])
         self._remember(envelope.queue_id, facts[address])
         envelope_facts = MessageFacts(
             mail_from=envelope.mail_from, client_ip=envelope.peer, auth_user=envelope.auth_user
@@ -155,6 +157,7 @@ class RegisterCompliance:
             client_ip=envelope.peer,
             auth_user=envelope.auth_user,
             marker_key=self._marker_key,
+            scan_mentions=policy.footer_mode is FooterMode.REQUIRE,
         )
         facts = await self._facts_for_data(envelope.queue_id, remote)
         deliveries: list[Delivery] = []
@@ -203,7 +206,7 @@ class RegisterCompliance:
                 facts[address] = remembered
         missing = [address for address in addresses if address not in facts]
         if missing:
-            facts.update(await self._store.load_recipient_facts(missing))
+            facts.update(await self._facts.load(missing))
         return facts
 
     def _apply_mode(self, decision: RecipientDecision, policy: Policy) -> RecipientDecision:

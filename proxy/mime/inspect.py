@@ -7,7 +7,7 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
 from proxy.mime.headers import has_valid_marker
-from proxy.mime.mentions import find_mentions, readable_text
+from proxy.mime.mentions import Mentions, find_mentions, readable_text
 from proxy.mime.tree import FROZEN_TYPES, Entity, parse
 from proxy.model import MessageFacts
 
@@ -75,26 +75,41 @@ def read_message_facts(
     client_ip: str,
     auth_user: str | None,
     marker_key: bytes = b"",
+    scan_mentions: bool = True,
 ) -> MessageFacts:
     """The message's facts for the engine; malformed input gives best-effort facts.
 
     `marker_key` must be the key given to rewrite (RewriteInstructions.marker_key), so only
     the relay's own marker, bound to this Message-ID, counts as "already footed".
+    `scan_mentions=False` skips looking for an unsubscribe link and source statement (the
+    costliest step) unless the message is signed or encrypted: the rules read them only
+    for such messages and in the policy's `require` footer mode.
     """
     try:
-        return _read(message, mail_from, client_ip, auth_user, marker_key)
+        return _read(message, mail_from, client_ip, auth_user, marker_key, scan_mentions)
     except Exception:  # best effort by contract: a parser bug must not turn into a 451 loop
         log.exception("message facts could not be read; using envelope facts only")
         return MessageFacts(mail_from=mail_from, client_ip=client_ip, auth_user=auth_user)
 
 
+_NOT_SCANNED = Mentions(unsubscribe_link=False, source_statement=False, commercial_statement=False)
+
+
 def _read(
-    message: bytes, mail_from: str, client_ip: str, auth_user: str | None, marker_key: bytes
+    message: bytes,
+    mail_from: str,
+    client_ip: str,
+    auth_user: str | None,
+    marker_key: bytes,
+    scan_mentions: bool,
 ) -> MessageFacts:
     root = parse(message)
     from_address = parseaddr(_decoded(_header(message, root, "from")))[1].strip() or None
     targets_raw = _decoded(_header(message, root, "x-prospect-targets"))
-    mentions = find_mentions(readable_text(message, root))
+    signed = _has_frozen(root)
+    mentions = (
+        find_mentions(readable_text(message, root)) if scan_mentions or signed else _NOT_SCANNED
+    )
     return MessageFacts(
         mail_from=mail_from,
         client_ip=client_ip,
@@ -109,7 +124,7 @@ def _read(
         partner_offers=_yes(_header(message, root, "x-prospect-partner-offers")),
         repermission=_yes(_header(message, root, "x-prospect-repermission")),
         visible_recipients=_visible_recipients(message, root),
-        signed_or_encrypted=_has_frozen(root),
+        signed_or_encrypted=signed,
         has_unsubscribe_link=mentions.unsubscribe_link,
         has_source_statement=mentions.source_statement,
         already_footed=has_valid_marker(root, marker_key),

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from functools import lru_cache
 
 __all__ = [
     "FROZEN_TYPES",
@@ -237,8 +238,13 @@ def header_fields(data: bytes) -> tuple[HeaderField, ...]:
     return tuple(_parse_fields(data, 0, len(data))[0])
 
 
+@lru_cache(maxsize=16)
 def parse(data: bytes) -> Entity:
-    """The entity tree of a whole message; never raises on malformed input."""
+    """The entity tree of a whole message; never raises on malformed input.
+
+    Cached: the relay reads one message's facts and then rewrites a copy per recipient, all
+    from the same bytes object. Callers treat the tree as read-only.
+    """
     return _parse_entity(data, 0, len(data), "text/plain", 0)
 
 

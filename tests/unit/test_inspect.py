@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +11,7 @@ from proxy.mime.headers import MARKER_HEADER, marker_value
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.rewrite import RewriteInstructions, rewrite
 
+CORPUS = Path(__file__).parent.parent / "corpus"
 ENVELOPE = {"mail_from": "bounce@acme.example", "client_ip": "127.0.0.1", "auth_user": "tool"}
 
 MESSAGE = (
@@ -98,3 +101,17 @@ def test_garbage_gives_best_effort_facts(raw: bytes) -> None:
     )
     assert facts.client_ip == "127.0.0.1"
     assert read_message_facts(raw, **ENVELOPE).mail_from == "bounce@acme.example"
+
+
+def test_mention_scan_can_be_skipped_except_for_signed_messages() -> None:
+    plain = (
+        b"From: a@example.com\r\nSubject: s\r\n\r\n"
+        b"Data source: trade fair. Unsubscribe: https://example.com/u/x\r\n"
+    )
+    assert read_message_facts(plain, **ENVELOPE).has_unsubscribe_link
+    assert not read_message_facts(plain, scan_mentions=False, **ENVELOPE).has_unsubscribe_link
+    signed = (CORPUS / "08-smime-multipart-signed.eml").read_bytes()
+    assert read_message_facts(signed, **ENVELOPE).signed_or_encrypted
+    assert read_message_facts(signed, scan_mentions=False, **ENVELOPE) == read_message_facts(
+        signed, **ENVELOPE
+    )

@@ -32,8 +32,9 @@ __all__ = [
 
 DECISION_LOGGER = "prospect_relay.decision"
 # aiosmtpd logs every envelope address at INFO, aiosqlite every SQL statement with its
-# parameters (addresses) at DEBUG: keep these above INFO whatever the configured level.
-_CHATTY_LOGGERS = ("mail.log", "aiosmtplib", "aiosqlite")
+# parameters (addresses) at DEBUG, alembic its migration chatter at every start: keep these
+# above INFO whatever the configured level.
+_CHATTY_LOGGERS = ("mail.log", "aiosmtplib", "aiosqlite", "alembic")
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
 )

@@ -11,6 +11,7 @@ Extension points for the parts built elsewhere:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -44,6 +45,7 @@ from proxy.web import ReadinessCheck, WebDeps, WebServer, build_web_app
 __all__ = [
     "Component",
     "RelayApp",
+    "SuppressionGauge",
     "WebComponent",
     "build_authenticator",
     "build_forwarder",
@@ -240,6 +242,43 @@ class _StoreComponent:
         await self._engine.dispose()
 
 
+class SuppressionGauge:
+    """Keeps the suppression-list size metric true to the database.
+
+    Entries also come from other instances and from the command line, which this process
+    cannot count; a COUNT every `interval` seconds (off the event loop's critical path) is
+    cheap next to that blind spot.
+    """
+
+    def __init__(self, store: Store, metrics: Metrics, interval: float = 30.0) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def refresh(self) -> None:
+        try:
+            self._metrics.suppression_entries.set(await self._store.suppression_count())
+        except StoreUnavailable as exc:
+            log.warning("suppression count unavailable: %s", exc)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            await self.refresh()
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._task = asyncio.create_task(self._run(), name="suppression-gauge")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
 class WebComponent:
     """The unsubscribe, health and metrics endpoints, in the relay's event loop."""
 
@@ -326,7 +365,11 @@ async def build_relay(
         **({"today": today} if today is not None else {}),
     )
     # Stopped in reverse: the audit trail's last batch is written before the pool closes.
-    components: list[Component] = [_StoreComponent(engine), audit_trail]
+    components: list[Component] = [
+        _StoreComponent(engine),
+        audit_trail,
+        SuppressionGauge(store, metrics),
+    ]
     if settings.web.enabled:
 
         async def policy_loaded() -> None:
@@ -357,8 +400,4 @@ async def build_relay(
         metrics.policy_reloads_total.labels("ok" if ok else "failed").inc()
 
     app.add_reloader(reload_policy)
-    try:
-        metrics.suppression_entries.set(await store.suppression_count())
-    except StoreUnavailable as exc:
-        log.warning("suppression count unavailable at start: %s", exc)
     return app

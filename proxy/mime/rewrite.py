@@ -39,9 +39,8 @@ __all__ = [
 ]
 
 QUEUE_HEADER = "X-Prospect-Relay-Queue-Id"
-_OWN_HEADERS = frozenset(
-    {"list-unsubscribe", "list-unsubscribe-post", MARKER_HEADER.lower(), QUEUE_HEADER.lower()}
-)
+_LIST_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+_OWN_HEADERS = frozenset({MARKER_HEADER.lower(), QUEUE_HEADER.lower()})
 
 
 def _check_header_text(name: str, value: str, limit: int = MAX_LINE - 40) -> None:
@@ -77,6 +76,8 @@ class RewriteInstructions:
 
     def removes(self, key: str) -> bool:
         """True for header names (lower case) this rewrite drops before adding its own."""
+        if key in _LIST_HEADERS:  # replaced only when this copy gets links of its own
+            return bool(self.list_unsubscribe_url or self.list_unsubscribe_mailto)
         if key in _OWN_HEADERS:
             return True
         if self.visible_recipient is not None and key in ("to", "cc"):

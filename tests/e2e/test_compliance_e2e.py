@@ -299,3 +299,23 @@ async def test_explain_prints_the_decision_and_the_rule_trail(
     assert re.search(r"^  hit   consent-invalid\s.*pre-ticked", s2, re.M | re.I)
     assert re.search(r"^  hit   b2c-no-consent\s+reject", s2, re.M)
     assert relay.delivered == []  # explain sends nothing
+
+
+async def test_transactional_sender_is_forwarded_untouched(full_relay: FullRelayFactory) -> None:
+    """S25: a password reset from a sender marked transactional: no footer, own headers kept."""
+    relay = await full_relay()
+    message = make_message(
+        MARIE,
+        from_="Shop <noreply@example.com>",
+        subject="Reset your password",
+        headers={"List-Unsubscribe": "<https://example.com/prefs>"},
+    )
+    transcript = await relay.send(MARIE, message, sender="noreply@example.com")
+    assert transcript.data is not None and transcript.data.startswith("250")
+    (delivered,) = relay.delivered
+    assert delivered.rcpt_tos == [MARIE]
+    copy = email.message_from_bytes(delivered.content)
+    assert copy.get_all("List-Unsubscribe") == ["<https://example.com/prefs>"]
+    assert copy.get("List-Unsubscribe-Post") is None
+    body = delivered.content.split(b"\r\n\r\n", 1)[1]
+    assert body == message.split(b"\r\n\r\n", 1)[1]  # body byte-identical: no footer

@@ -184,3 +184,15 @@ def test_required_mentions() -> None:
         '<a href="https://x.example/u/1">Se désinscrire</a>'.encode(),
     )
     assert check_required_mentions(good) == []
+
+
+def test_a_copy_without_links_keeps_the_senders_list_unsubscribe() -> None:
+    """Transactional (untouched) copies only lose the campaign headers."""
+    original = (
+        b"From: alerts@shop.example\r\nTo: a@example.org\r\nSubject: reset\r\n"
+        b"List-Unsubscribe: <https://shop.example/u/1>\r\nX-Prospect-Campaign: c1\r\n\r\nbody\r\n"
+    )
+    out = rewrite(original, RewriteInstructions())
+    assert b"List-Unsubscribe: <https://shop.example/u/1>\r\n" in out
+    assert b"X-Prospect-Campaign" not in out
+    assert out.endswith(b"\r\n\r\nbody\r\n")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html as html_lib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from functools import lru_cache
 
 from proxy.policy.footer import FooterTemplate
 
@@ -14,6 +15,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 _SPACES = re.compile(r"\s+")
 _URL_FIELDS = ("unsubscribe_url", "unsubscribe_mailto", "privacy_url")
 _SCHEMES = ("https://", "http://", "mailto:")
+_PER_RECIPIENT = ("unsubscribe_url", "unsubscribe_mailto")  # they carry the recipient's token
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,8 @@ class FooterValues:
 
 def _clean(value: str) -> str:
     """One line of printable text: data sources come from CSV imports and client headers."""
+    if value.isprintable() and "  " not in value and value.strip(" ") == value:
+        return value  # the only whitespace a printable string holds is single inner spaces
     return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
 
 
@@ -48,9 +52,20 @@ def render_footer(template: FooterTemplate, values: FooterValues, html: bool, no
     In HTML every value is escaped, quotes included, since URLs land in href attributes:
     a source such as `<b>Fair & Co</b>` shows as typed and cannot inject markup.
     """
-    cleaned = {name: _clean(value) for name, value in asdict(values).items()}
+    cleaned = dict(
+        _shared_values(
+            values.legal_name,
+            values.postal_address,
+            values.source,
+            values.privacy_url,
+            values.retention,
+            values.authority,
+            html,
+        )
+    )
+    for name in _PER_RECIPIENT:
+        cleaned[name] = _prepare(getattr(values, name), html)
     if html:
-        cleaned = {name: html_lib.escape(value, quote=True) for name, value in cleaned.items()}
         parts = [template.html.format_map(cleaned)]
         if notice:
             parts.append(template.notice_html.format_map(cleaned))
@@ -59,3 +74,30 @@ def render_footer(template: FooterTemplate, values: FooterValues, html: bool, no
     if notice:
         parts.append(template.notice_text.format_map(cleaned))
     return "\n\n".join(parts)
+
+
+def _prepare(value: str, html: bool) -> str:
+    value = _clean(value)
+    return html_lib.escape(value, quote=True) if html else value
+
+
+@lru_cache(maxsize=256)
+def _shared_values(
+    legal_name: str,
+    postal_address: str,
+    source: str,
+    privacy_url: str,
+    retention: str,
+    authority: str,
+    html: bool,
+) -> dict[str, str]:
+    """The values every recipient of a controller and source shares, prepared once (the
+    caller copies the dict: cached values must not change)."""
+    return {
+        "legal_name": _prepare(legal_name, html),
+        "postal_address": _prepare(postal_address, html),
+        "source": _prepare(source, html),
+        "privacy_url": _prepare(privacy_url, html),
+        "retention": _prepare(retention, html),
+        "authority": _prepare(authority, html),
+    }

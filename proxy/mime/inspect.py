@@ -8,7 +8,7 @@ from email.utils import getaddresses, parseaddr
 
 from proxy.mime.headers import has_valid_marker
 from proxy.mime.mentions import Mentions, find_mentions, readable_text
-from proxy.mime.tree import FROZEN_TYPES, Entity, parse
+from proxy.mime.tree import FROZEN_TYPES, Entity, HeaderField, parse
 from proxy.model import MessageFacts
 
 __all__ = ["read_message_facts"]
@@ -16,20 +16,29 @@ __all__ = ["read_message_facts"]
 log = logging.getLogger(__name__)
 
 
-def _values(message: bytes, root: Entity, name: str) -> list[str]:
+Fields = dict[str, list[HeaderField]]
+
+
+def _fields(root: Entity) -> Fields:
+    """The top-level fields by lower-case name, built once: a dozen headers are read."""
+    by_key: Fields = {}
+    for item in root.fields:
+        by_key.setdefault(item.key, []).append(item)
+    return by_key
+
+
+def _values(message: bytes, fields: Fields, name: str) -> list[str]:
     """Every value of a header, unfolded; raw 8-bit octets are read as UTF-8 (what clients send)."""
-    key = name.lower()
     return [
         " ".join(
             message[item.start : item.end].partition(b":")[2].decode("utf-8", "replace").split()
         )
-        for item in root.fields
-        if item.key == key
+        for item in fields.get(name, ())
     ]
 
 
-def _header(message: bytes, root: Entity, name: str) -> str | None:
-    values = _values(message, root, name)
+def _header(message: bytes, fields: Fields, name: str) -> str | None:
+    values = _values(message, fields, name)
     return values[0] if values else None
 
 
@@ -52,8 +61,8 @@ def _text(value: str | None) -> str | None:
     return cleaned or None
 
 
-def _visible_recipients(message: bytes, root: Entity) -> int:
-    values = [_decoded(value) for name in ("to", "cc") for value in _values(message, root, name)]
+def _visible_recipients(message: bytes, fields: Fields) -> int:
+    values = [_decoded(value) for name in ("to", "cc") for value in _values(message, fields, name)]
     addresses = {address.strip().lower() for _, address in getaddresses(values)}
     return len({address for address in addresses if "@" in address})
 
@@ -104,8 +113,9 @@ def _read(
     scan_mentions: bool,
 ) -> MessageFacts:
     root = parse(message)
-    from_address = parseaddr(_decoded(_header(message, root, "from")))[1].strip() or None
-    targets_raw = _decoded(_header(message, root, "x-prospect-targets"))
+    fields = _fields(root)
+    from_address = parseaddr(_decoded(_header(message, fields, "from")))[1].strip() or None
+    targets_raw = _decoded(_header(message, fields, "x-prospect-targets"))
     signed = _has_frozen(root)
     mentions = (
         find_mentions(readable_text(message, root)) if scan_mentions or signed else _NOT_SCANNED
@@ -115,15 +125,15 @@ def _read(
         client_ip=client_ip,
         auth_user=auth_user,
         from_address=from_address,
-        subject=_decoded(_header(message, root, "subject")),
-        campaign_id=_text(_header(message, root, "x-prospect-campaign")),
-        product=_text(_header(message, root, "x-prospect-product")),
-        category=_text(_header(message, root, "x-prospect-category")),
+        subject=_decoded(_header(message, fields, "subject")),
+        campaign_id=_text(_header(message, fields, "x-prospect-campaign")),
+        product=_text(_header(message, fields, "x-prospect-product")),
+        category=_text(_header(message, fields, "x-prospect-category")),
         targets=tuple(item.strip() for item in targets_raw.split(";") if item.strip()),
-        source=_text(_header(message, root, "x-prospect-source")),
-        partner_offers=_yes(_header(message, root, "x-prospect-partner-offers")),
-        repermission=_yes(_header(message, root, "x-prospect-repermission")),
-        visible_recipients=_visible_recipients(message, root),
+        source=_text(_header(message, fields, "x-prospect-source")),
+        partner_offers=_yes(_header(message, fields, "x-prospect-partner-offers")),
+        repermission=_yes(_header(message, fields, "x-prospect-repermission")),
+        visible_recipients=_visible_recipients(message, fields),
         signed_or_encrypted=signed,
         has_unsubscribe_link=mentions.unsubscribe_link,
         has_source_statement=mentions.source_statement,

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
+from email.utils import unquote
 from functools import lru_cache
 
 __all__ = [
@@ -128,8 +129,60 @@ def _parse_fields(data: bytes, pos: int, limit: int) -> tuple[list[HeaderField],
     return fields, limit, limit
 
 
+# The common shape of a Content-Type: `type/subtype` and plain `name=value` parameters (a
+# token or a quoted string without escapes), ASCII only. Anything else (RFC 2231 names,
+# escapes, comments, oddities) goes through the email package, whose reading is the reference.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAM = r"""\s*;\s*([!#$%&'+.^_`|~0-9A-Za-z-]+)\s*=\s*("[^"\\]*"|[^\s;"\\()]+)"""
+_SIMPLE_TYPE = re.compile(rf"({_TOKEN}/{_TOKEN})((?:{_PARAM})*)\s*;?\s*")
+_SIMPLE_PARAM = re.compile(_PARAM)
+_SIMPLE_DISPOSITION = re.compile(r"[A-Za-z-]+\s*")
+
+
+def _simple_params(value: str) -> tuple[str, dict[str, str]] | None:
+    """(lower-case type, {name: unquoted value, first wins}) for a simple header, else None."""
+    match = _SIMPLE_TYPE.fullmatch(value) if value.isascii() else None
+    if match is None:
+        return None
+    params: dict[str, str] = {}
+    for name, raw in _SIMPLE_PARAM.findall(match.group(2)):
+        params.setdefault(name.lower(), unquote(raw))
+    return match.group(1).lower(), params
+
+
+def _describe_simple(entity: Entity, default_type: str) -> bool:
+    """The fast reading of `_describe` for simple headers; False when it does not apply."""
+    content_type = disposition = None
+    for item in entity.fields:
+        if item.key == "content-type" and content_type is None:
+            content_type = item.value
+        elif item.key == "content-disposition" and disposition is None:
+            disposition = item.value
+    if disposition is not None and not _SIMPLE_DISPOSITION.fullmatch(disposition):
+        return False  # parameters (a file name) or oddities: the email package reads them
+    if content_type is None:
+        entity.content_type, entity.charset = default_type, None
+    else:
+        parsed = _simple_params(content_type)
+        if parsed is None or "name" in parsed[1]:
+            return False
+        entity.content_type = parsed[0]
+        charset = parsed[1].get("charset")
+        entity.charset = charset.lower() if charset is not None else None
+    entity.disposition = disposition.strip().lower() if disposition is not None else None
+    entity.has_filename = False
+    return True
+
+
 def _describe(entity: Entity, default_type: str) -> None:
     """Fill the content attributes from the fields, with RFC 2045/2046 defaults."""
+    if not _describe_simple(entity, default_type):
+        _describe_with_email(entity, default_type)
+    cte = entity.get("content-transfer-encoding")
+    entity.cte = cte.strip().lower() if cte else "7bit"
+
+
+def _describe_with_email(entity: Entity, default_type: str) -> None:
     probe = Message()
     probe.set_default_type(default_type)
     for item in entity.fields:
@@ -142,26 +195,35 @@ def _describe(entity: Entity, default_type: str) -> None:
         entity.has_filename = bool(probe.get_filename() or probe.get_param("name"))
     except (LookupError, ValueError, TypeError, AttributeError):
         entity.content_type = "application/octet-stream"  # unreadable: treat as opaque
-    cte = entity.get("content-transfer-encoding")
-    entity.cte = cte.strip().lower() if cte else "7bit"
 
 
 def boundary_of(entity: Entity) -> bytes | None:
     """The multipart boundary as bytes, or None when missing or unusable."""
+    content_type = entity.get("content-type")
+    parsed = _simple_params(content_type) if content_type is not None else None
+    if parsed is not None:
+        boundary: str | None = parsed[1].get("boundary")
+        # The email package unquotes twice (get_param, then collapse_rfc2231_value).
+        boundary = unquote(boundary).rstrip() if boundary is not None else None
+    else:
+        boundary = _boundary_with_email(entity)
+    if not boundary or len(boundary) > 200:
+        return None
+    try:
+        return boundary.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+
+
+def _boundary_with_email(entity: Entity) -> str | None:
     probe = Message()
     for item in entity.fields:
         if item.key == "content-type":
             probe[item.name] = item.value
             break
     try:
-        boundary = probe.get_boundary()
+        return probe.get_boundary()
     except (LookupError, ValueError, TypeError, AttributeError):
-        return None
-    if not boundary or len(boundary) > 200:
-        return None
-    try:
-        return boundary.encode("ascii")
-    except UnicodeEncodeError:
         return None
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy import StaticPool, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.settings import DatabaseSettings
+from proxy.store.sqlite_reads import SqliteReader
 
-__all__ = ["WRITE_OPTION", "create_engine"]
+__all__ = ["WRITE_OPTION", "configure_sqlite", "create_engine", "sqlite_reader"]
 
 # Execution option marking a connection that will write: on SQLite its transaction starts
 # with BEGIN IMMEDIATE, so two writers queue on the busy timeout instead of one failing with
@@ -60,8 +63,39 @@ def _sqlite_engine(url: str, database: str | None, settings: DatabaseSettings) -
         options["pool_size"] = settings.pool_size
         options["max_overflow"] = settings.pool_size
     engine = create_async_engine(url, **options)
+    configure_sqlite(engine.sync_engine, busy_ms)
+    if not in_memory:
+        # The relay's hot read runs on plain pysqlite connections (see sqlite_reads); a
+        # separate in-memory database would not be the same data.
+        reader = SqliteReader(_sqlite_sync_engine(url, busy_ms))
+        _READERS[engine.sync_engine] = reader
+        event.listen(engine.sync_engine, "engine_disposed", lambda _engine: reader.close())
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def _sqlite_sync_engine(url: str, busy_ms: int) -> Engine:
+    """A pysqlite engine keeping one connection (StaticPool), used by the reader thread."""
+    engine = create_sync_engine(
+        make_url(url).set(drivername="sqlite"),
+        poolclass=StaticPool,
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
+    )
+    configure_sqlite(engine, busy_ms)
+    return engine
+
+
+_READERS: weakref.WeakKeyDictionary[Engine, SqliteReader] = weakref.WeakKeyDictionary()
+
+
+def sqlite_reader(engine: AsyncEngine) -> SqliteReader | None:
+    """The one-hop reader of a SQLite file engine made by `create_engine`, else None."""
+    return _READERS.get(engine.sync_engine)
+
+
+def configure_sqlite(engine: Engine, busy_ms: int) -> None:
+    """Pragmas on every new connection and explicit BEGIN (IMMEDIATE for writers)."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us emit BEGIN ourselves (pysqlite's implicit transactions defer the lock).
         dbapi_connection.isolation_level = None
@@ -76,9 +110,7 @@ def _sqlite_engine(url: str, database: str | None, settings: DatabaseSettings) -
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         writes = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
-
-    return engine

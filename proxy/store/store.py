@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +26,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -41,7 +43,7 @@ from proxy.model import (
 )
 from proxy.store.bulk import BulkUpsert, count_existing
 from proxy.store.contact_rows import CONTACT_COLUMNS, contact_to_row, is_objection, row_to_contact
-from proxy.store.database import WRITE_OPTION
+from proxy.store.database import WRITE_OPTION, sqlite_reader
 from proxy.store.hashing import (
     address_hash,
     domain_hash,
@@ -95,6 +97,17 @@ _HASH_FACTS = union_all(
 )
 
 
+def _query_facts(
+    emails: set[str], wanted: list[str], keyed: list[str], connection: Connection
+) -> tuple[dict[str, Contact], list[Row[Any]]]:
+    """The register's rows for one lookup, read in one transaction (sync: runs on a thread
+    for SQLite, in the async driver's greenlet otherwise)."""
+    contact_rows = connection.execute(select(contacts).where(contacts.c.email.in_(emails)))
+    by_email = {row.email: row_to_contact(row._mapping) for row in contact_rows}
+    hash_rows = connection.execute(_HASH_FACTS, {"wanted": wanted, "keyed": keyed}).all()
+    return by_email, list(hash_rows)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -115,15 +128,20 @@ class Store:
         self._key = hash_key
         self._timeout = timeout
         self._upserts: dict[tuple[str, tuple[str, ...]], BulkUpsert] = {}
+        self._sqlite = sqlite_reader(engine)  # SQLite file: the hot read in one thread hop
+        # Hashes are pure functions of key and address (no register fact): the relay hashes
+        # each recipient several times per message (lookup, token, audit), once is enough.
+        self._address_hashes = lru_cache(maxsize=4096)(partial(address_hash, hash_key))
+        self._domain_hashes = lru_cache(maxsize=4096)(partial(domain_hash, hash_key))
 
     # -- hashing -----------------------------------------------------------------------
 
     def address_hash(self, address: str) -> str:
         """The keyed hash of `address` (what suppressions, sends and audit records hold)."""
-        return address_hash(self._key, address)
+        return self._address_hashes(address)
 
     def domain_hash(self, domain: str) -> str:
-        return domain_hash(self._key, domain)
+        return self._domain_hashes(domain)
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -171,14 +189,13 @@ class Store:
         plain = {email: sha256_hash(email) for email in emails}
         domains = {email: self.domain_hash(email.rpartition("@")[2]) for email in emails}
         wanted = {*keyed.values(), *plain.values(), *domains.values()}
-        async with self._read("loading recipient facts", self._timeout) as connection:
-            contact_rows = await connection.execute(
-                select(contacts).where(contacts.c.email.in_(emails))
-            )
-            by_email = {row.email: row_to_contact(row._mapping) for row in contact_rows}
-            hash_rows = await connection.execute(
-                _HASH_FACTS, {"wanted": list(wanted), "keyed": list(keyed.values())}
-            )
+        query = partial(_query_facts, emails, list(wanted), list(keyed.values()))
+        async with self._guard("loading recipient facts", self._timeout):
+            if self._sqlite is not None:
+                by_email, hash_rows = await self._sqlite.run(query)
+            else:
+                async with self._engine.connect() as connection:
+                    by_email, hash_rows = await connection.run_sync(query)
         by_hash: dict[tuple[str, str], list[Suppression]] = {}
         by_send: dict[str, Any] = {}
         for row in hash_rows:

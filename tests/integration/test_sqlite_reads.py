@@ -1,0 +1,113 @@
+"""SQLite's one-hop read path: used for the relay's lookups, and never stale."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+
+from proxy.errors import StoreUnavailable
+from proxy.model import SuppressionOrigin
+from proxy.settings import DatabaseSettings
+from proxy.store import Store, create_engine, upgrade
+from proxy.store.database import sqlite_reader
+
+HASH_KEY = b"sqlite-reads-hash-key-0123456789abcdef"
+ADDRESS = "marie@firm.example"
+
+
+@pytest.fixture
+async def url(tmp_path: Path) -> AsyncIterator[str]:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}"
+    await upgrade(database)
+    yield database
+
+
+async def test_lookups_run_on_the_reader_not_the_async_driver(url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=url))
+    statements: list[str] = []
+
+    def seen(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        assert sqlite_reader(engine) is not None
+        store = Store(engine, HASH_KEY)
+        facts = await store.load_recipient_facts([ADDRESS])
+        assert facts[ADDRESS].suppressions == () and facts[ADDRESS].contact is None
+        assert statements == []  # not one statement through aiosqlite
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_committed_elsewhere_is_seen_by_the_next_lookup(url: str) -> None:
+    reading_engine = create_engine(DatabaseSettings(url=url))
+    writing_engine = create_engine(DatabaseSettings(url=url))
+    try:
+        reader = Store(reading_engine, HASH_KEY)
+        writer = Store(writing_engine, HASH_KEY)
+        assert (await reader.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions == ()
+        await writer.add_suppression(address=ADDRESS, origin=SuppressionOrigin.ONE_CLICK)
+        (entry,) = (await reader.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions
+        assert entry.origin is SuppressionOrigin.ONE_CLICK
+        await writer.remove_suppression(address=ADDRESS)
+        assert (await reader.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions == ()
+    finally:
+        await reading_engine.dispose()
+        await writing_engine.dispose()
+
+
+async def test_the_reader_reopens_after_the_engine_was_disposed(url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=url))
+    store = Store(engine, HASH_KEY)
+    try:
+        await store.load_recipient_facts([ADDRESS])
+        await engine.dispose()
+        await store.add_suppression(address=ADDRESS, origin=SuppressionOrigin.MAILTO)
+        assert len((await store.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_a_missing_schema_is_unavailable_on_the_reader(tmp_path: Path) -> None:
+    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"))
+    try:
+        with pytest.raises(StoreUnavailable, match="loading recipient facts"):
+            await Store(engine, HASH_KEY).load_recipient_facts([ADDRESS])
+    finally:
+        await engine.dispose()
+
+
+async def test_a_lookup_waits_for_a_writer_off_the_event_loop(url: str) -> None:
+    """A lock held by another connection is waited for on the reader thread (busy timeout)."""
+    engine = create_engine(DatabaseSettings(url=url, timeout=5.0))
+    reader = sqlite_reader(engine)
+    assert reader is not None
+    path = url.removeprefix("sqlite+aiosqlite:///")
+    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    used: list[str] = []
+
+    def write_probe(connection: Connection) -> int:
+        used.append(threading.current_thread().name)
+        # A write needs the lock the locker holds: it waits until the locker commits.
+        connection.exec_driver_sql("DELETE FROM suppressions WHERE hash = 'none'")
+        return 7
+
+    try:
+        locker.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(0.3, lambda: locker.execute("COMMIT"))
+        release.start()
+        assert await reader.run(write_probe) == 7
+        release.join()
+        assert used == [used[0]] and used[0].startswith("sqlite-reads")
+        assert used[0] != threading.current_thread().name
+    finally:
+        locker.close()
+        await engine.dispose()

@@ -1,0 +1,188 @@
+"""The hot path's shortcuts give exactly what the general code they bypass gives."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from proxy.forward import _data_payload
+from proxy.mime.footer import _CONTROL, _SPACES, FooterValues, _clean, render_footer
+from proxy.mime.tree import (
+    Entity,
+    HeaderField,
+    _boundary_with_email,
+    _describe_simple,
+    _describe_with_email,
+    boundary_of,
+)
+from proxy.policy.footer import DEFAULT_FOOTERS
+
+# -- Content-Type / Content-Disposition ----------------------------------------------------
+
+_TYPES = [
+    "text/plain",
+    "Text/HTML",
+    "multipart/alternative",
+    "multipart/MIXED",
+    "image/png",
+    "application/pkcs7-mime",
+    "text",
+    "text/",
+    "/plain",
+    "text / plain",
+    "a/b/c",
+]
+_PARAMS = [
+    "charset=utf-8",
+    'charset="UTF-8"',
+    "CHARSET = iso-8859-1",
+    'charset=""',
+    'boundary="----=_Part_1_2.3"',
+    "boundary=abc'def",
+    'boundary="<x>"',
+    'boundary=" padded "',
+    "boundary=<y>",
+    "name=file.txt",
+    'NAME="a b.pdf"',
+    "format=flowed",
+    "delsp=yes",
+    "charset*=utf-8''x",
+    "charset*0=a",
+    'x="a;b"',
+    'x="a\\"b"',
+    "charset=utf 8",
+    "charset=(c)",
+    'charset="\u00e9"',
+    "=x",
+    "noval",
+    "boundary=a=b",
+    "charset=utf-8 (comment)",
+    "report-type=delivery-status",
+]
+_DISPOSITIONS = [
+    None,
+    "inline",
+    "ATTACHMENT",
+    "attachment; filename=a.pdf",
+    "inline ",
+    "attachment; filename*=utf-8''%C3%A9.pdf",
+    "form-data; name=x",
+    "in line",
+]
+_SEPARATORS = [";", "; ", " ;", ";\t", " ; "]
+
+
+@st.composite
+def _content_type(draw: st.DrawFn) -> str:
+    parts = [draw(st.sampled_from(_TYPES))]
+    for _ in range(draw(st.integers(0, 4))):
+        parts.append(draw(st.sampled_from(_SEPARATORS)) + draw(st.sampled_from(_PARAMS)))
+    if draw(st.booleans()):
+        parts.append(draw(st.sampled_from([";", " ", "; ", ""])))
+    return "".join(parts)
+
+
+def _entity(content_types: list[str], disposition: str | None) -> Entity:
+    fields = [HeaderField("Content-Type", 0, 0, value) for value in content_types]
+    if disposition is not None:
+        fields.append(HeaderField("Content-Disposition", 0, 0, disposition))
+    return Entity(0, 0, 0, 0, tuple(fields))
+
+
+def _attributes(entity: Entity) -> tuple[object, ...]:
+    return entity.content_type, entity.charset, entity.disposition, entity.has_filename
+
+
+def _assert_same_reading(content_types: list[str], disposition: str | None, default: str) -> None:
+    fast, reference = _entity(content_types, disposition), _entity(content_types, disposition)
+    _describe_with_email(reference, default)
+    if _describe_simple(fast, default):
+        assert _attributes(fast) == _attributes(reference)
+    assert boundary_of(fast) == _email_boundary(reference)
+
+
+def _email_boundary(entity: Entity) -> bytes | None:
+    boundary = _boundary_with_email(entity)
+    if not boundary or len(boundary) > 200 or not boundary.isascii():
+        return None
+    return boundary.encode("ascii")
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(_content_type(), max_size=2),
+    st.sampled_from(_DISPOSITIONS),
+    st.sampled_from(["text/plain", "message/rfc822"]),
+)
+def test_simple_content_headers_read_as_the_email_package_reads_them(
+    content_types: list[str], disposition: str | None, default: str
+) -> None:
+    _assert_same_reading(content_types, disposition, default)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=60))
+def test_arbitrary_content_type_values_read_as_the_email_package_reads_them(value: str) -> None:
+    _assert_same_reading([value], None, "text/plain")
+
+
+def test_the_common_headers_take_the_fast_path() -> None:
+    for value in ("text/plain; charset=us-ascii", 'multipart/alternative; boundary="b1"'):
+        entity = _entity([value], None)
+        assert _describe_simple(entity, "text/plain")
+    assert boundary_of(_entity(['multipart/mixed; boundary="=_b 1 "'], None)) == b"=_b 1"
+    assert not _describe_simple(_entity(["text/plain"], "attachment; filename=a.pdf"), "x/y")
+
+
+# -- DATA payload ---------------------------------------------------------------------------
+
+_LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _reference_payload(message: bytes) -> bytes:
+    data = _LINE_ENDINGS.sub(b"\r\n", message)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return _LEADING_DOT.sub(b"..", data) + b".\r\n"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\r\n.", b"x y"])))
+def test_data_payload_matches_the_general_transformation(chunks: list[bytes]) -> None:
+    message = b"".join(chunks)
+    assert _data_payload(message) == _reference_payload(message)
+
+
+# -- footer ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.text(st.sampled_from(list(" \t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u2000\u2028\u200bab.\x00\x7f")))
+)
+def test_clean_shortcut_matches_the_regular_expressions(value: str) -> None:
+    assert _clean(value) == _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
+
+
+def test_each_recipient_gets_its_own_link_from_the_shared_rendering() -> None:
+    def values(token: str) -> FooterValues:
+        return FooterValues(
+            legal_name="Fair & Co",
+            postal_address="1 rue X",
+            source="<b>salon</b>",
+            unsubscribe_url=f"https://r.example/u/{token}?a=1&b=2",
+            unsubscribe_mailto=f"mailto:unsubscribe@r.example?subject={token}",
+        )
+
+    for html in (False, True):
+        first = render_footer(DEFAULT_FOOTERS["en"], values("T1"), html, True)
+        second = render_footer(DEFAULT_FOOTERS["en"], values("T2"), html, True)
+        assert "T1" in first and "T2" not in first
+        assert "T2" in second and "T1" not in second
+        assert first.replace("T1", "T2") == second
+    html_footer = render_footer(DEFAULT_FOOTERS["en"], values("T3"), True, False)
+    assert "?a=1&amp;b=2" in html_footer and "Fair &amp; Co" in html_footer
+    assert "&lt;b&gt;salon&lt;/b&gt;" in html_footer

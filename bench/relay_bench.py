@@ -127,20 +127,27 @@ async def _serve_full(sink_port: int, conn: Connection, workdir: str) -> None:
     await app.stop(grace=5)
 
 
-def _process_main(kind: str, sink_port: int, conn: Connection, workdir: str) -> None:
+def _process_main(kind: str, sink_port: int, conn: Connection, workdir: str, loop: str) -> None:
     if kind == "sink":
         asyncio.run(_serve_sink(conn))
     elif kind == "bare":
         asyncio.run(_serve_bare(sink_port, conn))
-    elif kind == "full":
-        asyncio.run(_serve_full(sink_port, conn, workdir))
-    else:
-        asyncio.run(_serve_prospect(sink_port, conn, workdir))
+    else:  # prospect-relay on the loop `serve` would pick (runtime.event_loop)
+        from proxy.app import event_loop_factory
+        from proxy.settings import EventLoop
+
+        serve = _serve_full if kind == "full" else _serve_prospect
+        with asyncio.Runner(loop_factory=event_loop_factory(EventLoop(loop))) as runner:
+            runner.run(serve(sink_port, conn, workdir))
 
 
-def _start(kind: str, sink_port: int, workdir: str) -> tuple[mp.Process, Connection, int]:
+def _start(
+    kind: str, sink_port: int, workdir: str, loop: str = "auto"
+) -> tuple[mp.Process, Connection, int]:
     parent, child = mp.Pipe()
-    process = mp.Process(target=_process_main, args=(kind, sink_port, child, workdir), daemon=True)
+    process = mp.Process(
+        target=_process_main, args=(kind, sink_port, child, workdir, loop), daemon=True
+    )
     process.start()
     if not parent.poll(30):
         raise RuntimeError(f"{kind} did not start")
@@ -190,14 +197,21 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=1000, help="messages per measurement")
     parser.add_argument("--concurrency", default="1,10,50", help="comma-separated C values")
     parser.add_argument("--sizes", default="4096,102400", help="comma-separated sizes in bytes")
+    parser.add_argument(
+        "--loop",
+        default="auto",
+        choices=["auto", "asyncio", "uvloop"],
+        help="prospect-relay's event loop (runtime.event_loop); the bare baseline uses asyncio",
+    )
     args = parser.parse_args()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as workdir:
         sink, sink_conn, sink_port = _start("sink", 0, workdir)
         bare, bare_conn, bare_port = _start("bare", sink_port, workdir)
-        relay, relay_conn, relay_port = _start("prospect", sink_port, workdir)
-        full, full_conn, full_port = _start("full", sink_port, workdir)
+        relay, relay_conn, relay_port = _start("prospect", sink_port, workdir, args.loop)
+        full, full_conn, full_port = _start("full", sink_port, workdir, args.loop)
+        print(f"bare relay: asyncio loop; prospect-relay: runtime.event_loop = {args.loop}")
         try:
             print(
                 f"{'size':>7} {'C':>3} {'bare msg/s':>11} {'core msg/s':>11} {'full msg/s':>11}"

@@ -32,7 +32,7 @@ from proxy.mime.dkim import DkimSigner
 from proxy.policy.holder import PolicyHolder
 from proxy.secrets import load_or_create_secret
 from proxy.service import Compliance, PassThroughCompliance, RelayService
-from proxy.settings import Settings
+from proxy.settings import EventLoop, Settings
 from proxy.smtp.auth import Authenticator
 from proxy.smtp.handler import RelayHandler
 from proxy.smtp.server import RelaySMTP, SessionTracker
@@ -51,6 +51,7 @@ __all__ = [
     "build_forwarder",
     "build_relay",
     "build_tls_context",
+    "event_loop_factory",
 ]
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,25 @@ class RelayApp:
         """Blocking entry point for the CLI; returns the process exit code."""
         asyncio.run(self.serve_forever())
         return 0
+
+
+def event_loop_factory(choice: EventLoop) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The loop `serve` runs on: uvloop (libuv) when wanted and installed, else asyncio's.
+
+    uvloop makes the socket work of every SMTP session cheaper (bench/relay_bench.py
+    measures both); the relay behaves the same on either loop.
+    """
+    if choice is not EventLoop.ASYNCIO:
+        try:
+            import uvloop
+        except ImportError:
+            if choice is EventLoop.UVLOOP:
+                raise ConfigError(
+                    [ConfigProblem("settings", "runtime.event_loop", "uvloop is not installed")]
+                ) from None
+        else:
+            return uvloop.new_event_loop
+    return asyncio.new_event_loop
 
 
 def build_forwarder(settings: Settings, metrics: Metrics) -> Forwarder:

@@ -27,12 +27,14 @@ __all__ = [
     "AuditSettings",
     "DatabaseSettings",
     "DkimSettings",
+    "EventLoop",
     "LogFormat",
     "LogSettings",
     "OutboxSettings",
     "PolicyMode",
     "PolicySettings",
     "RecipientLogging",
+    "RuntimeSettings",
     "SecuritySettings",
     "Settings",
     "SmtpSettings",
@@ -60,6 +62,12 @@ class UpstreamTls(StrEnum):
 class PolicyMode(StrEnum):
     ENFORCE = "enforce"
     MONITOR = "monitor"
+
+
+class EventLoop(StrEnum):
+    AUTO = "auto"  # uvloop when installed (the default install has it on Linux and macOS)
+    ASYNCIO = "asyncio"
+    UVLOOP = "uvloop"
 
 
 class LogFormat(StrEnum):
@@ -183,6 +191,10 @@ class DkimSettings(_Section):
     )
 
 
+class RuntimeSettings(_Section):
+    event_loop: EventLoop = EventLoop.AUTO
+
+
 class AuditSettings(_Section):
     retention_days: int = Field(3 * 365, ge=1)
     instance: str = "relay-1"
@@ -209,6 +221,7 @@ class Settings(BaseSettings):
     unsubscribe: UnsubscribeSettings = UnsubscribeSettings()
     dkim: DkimSettings = DkimSettings()
     audit: AuditSettings = AuditSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from proxy.app import build_authenticator, build_relay, build_tls_context
+from proxy.app import build_authenticator, build_relay, build_tls_context, event_loop_factory
 from proxy.audit import configure_logging
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.mime.dkim import DkimSigner
@@ -122,7 +122,8 @@ def serve(config_file: Path | None) -> None:
     configure_logging(settings.log)
     try:
         build_authenticator(settings)
-        code = asyncio.run(_serve(settings))
+        with asyncio.Runner(loop_factory=event_loop_factory(settings.runtime.event_loop)) as run:
+            code = run.run(_serve(settings))
     except ConfigError as exc:
         _fail(exc.problems)
         return

@@ -4,8 +4,9 @@ Processes: an aiosmtpd discard sink, the relays under test (the bare baseline; p
 with compliance off ("core"); prospect-relay with the full policy ("full": register lookups,
 engine, per-recipient footer rewriting, List-Unsubscribe, audit records, decision log), all
 forwarding to the sink over pooled connections) and this process as the load generator
-(C concurrent aiosmtplib clients, each on one connection). Prints messages/s for each relay
-and the ratios to the baseline. Compare ratios from the same run only.
+(C concurrent aiosmtplib clients, each on one connection). Prints messages/s for each relay,
+the ratios to the baseline, and the p99 latency per message of the baseline and of the full
+relay. Compare ratios from the same run only.
 
     python bench/relay_bench.py --messages 1000 --concurrency 1,10,50 --sizes 4096,102400
 """
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import multiprocessing as mp
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -173,23 +175,28 @@ def _make_message(size: int) -> bytes:
     return header + body
 
 
-async def _load(port: int, total: int, concurrency: int, message: bytes) -> float:
-    """Send `total` messages over `concurrency` connections; messages per second."""
+async def _load(port: int, total: int, concurrency: int, message: bytes) -> tuple[float, float]:
+    """Send `total` messages over `concurrency` connections: (messages/s, p99 latency s)."""
+    latencies: list[float] = []
 
     async def worker(count: int) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="load.bench")
         await client.connect()
         for _ in range(count):
+            sent = time.perf_counter()
             await client.sendmail("news@example.com", [RECIPIENT], message)
+            latencies.append(time.perf_counter() - sent)
         await client.quit()
 
     shares = [
         total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)
     ]
     await worker(min(20, total))  # warm-up: pools filled, code paths hot
+    latencies.clear()
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in shares if n))
-    return total / (time.perf_counter() - started)
+    rate = total / (time.perf_counter() - started)
+    return rate, statistics.quantiles(latencies, n=100)[98]
 
 
 def main() -> int:
@@ -215,17 +222,24 @@ def main() -> int:
         try:
             print(
                 f"{'size':>7} {'C':>3} {'bare msg/s':>11} {'core msg/s':>11} {'full msg/s':>11}"
-                f" {'core/bare':>10} {'full/bare':>10}"
+                f" {'core/bare':>10} {'full/bare':>10} {'p99 bare':>9} {'p99 full':>9}"
+                f" {'p99 added':>10}"
             )
             for size in sizes:
                 message = _make_message(size)
                 for concurrency in concurrencies:
-                    base = asyncio.run(_load(bare_port, args.messages, concurrency, message))
-                    core = asyncio.run(_load(relay_port, args.messages, concurrency, message))
-                    fully = asyncio.run(_load(full_port, args.messages, concurrency, message))
+                    base, base_p99 = asyncio.run(
+                        _load(bare_port, args.messages, concurrency, message)
+                    )
+                    core, _ = asyncio.run(_load(relay_port, args.messages, concurrency, message))
+                    fully, full_p99 = asyncio.run(
+                        _load(full_port, args.messages, concurrency, message)
+                    )
                     print(
                         f"{size // 1024:>5}KB {concurrency:>3} {base:>11.0f} {core:>11.0f}"
-                        f" {fully:>11.0f} {core / base:>10.2f} {fully / base:>10.2f}",
+                        f" {fully:>11.0f} {core / base:>10.2f} {fully / base:>10.2f}"
+                        f" {base_p99 * 1000:>7.1f}ms {full_p99 * 1000:>7.1f}ms"
+                        f" {(full_p99 - base_p99) * 1000:>8.1f}ms",
                         flush=True,
                     )
         finally:

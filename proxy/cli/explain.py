@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from proxy.cli.register import _run, _store, config_option
+from proxy.cli.common import config_option, open_store, run_with_settings
 from proxy.mime.inspect import read_message_facts
 from proxy.model import Action, MessageFacts, Stage
 from proxy.policy.engine import Evaluation, evaluate, explain_lines
@@ -52,7 +52,7 @@ def explain(
 
     async def work(settings: Settings) -> list[str]:
         policy = load_policy(settings.policy.file)
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             facts = await store.load_recipient_facts(list(recipients))
         envelope = MessageFacts(mail_from=mail_from, client_ip=client_ip, auth_user=auth_user)
         content = read_message_facts(
@@ -80,7 +80,7 @@ def explain(
             out.append(f"=> {final.decision.action.value.upper()}")
         return out
 
-    for line in _run(work, config_file):
+    for line in run_with_settings(work, config_file):
         click.echo(line)
 
 

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, NoReturn, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.errors import ConfigError, RelayError
+from proxy.cli.common import config_option, open_engine, run_with_settings
 from proxy.ops.export import write_audit_csv
 from proxy.ops.periods import PeriodError, parse_instant
 from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
 from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
 from proxy.policy.model import Retention, load_policy
-from proxy.settings import Settings, load_settings
-from proxy.store import create_engine, schema_status
+from proxy.settings import Settings
 from proxy.store.reports import ReportWindow, build_report
 
 __all__ = ["COMMANDS"]
@@ -49,15 +45,6 @@ class _Command(click.Command):
             raise _UsageLine(exc.format_message(), ctx) from None
 
 
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Settings file (default: config/relay.toml when present).",
-)
-
-
 def _instant(*, end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], Any]:
     def convert(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
         if value is None:
@@ -81,42 +68,6 @@ def _check_period(ctx: click.Context, since: datetime, until: datetime | None) -
         raise _UsageLine(
             f"--until ({iso_utc(until)}) must be after --since ({iso_utc(since)})", ctx
         )
-
-
-def _fail_config(exc: ConfigError) -> NoReturn:
-    for problem in exc.problems:
-        click.echo(f"error: {problem}", err=True)
-    raise SystemExit(2)
-
-
-def _run(work: Callable[[Settings], Coroutine[Any, Any, T]], config_file: Path | None) -> T:
-    """Load settings, run the coroutine; an expected failure becomes one line."""
-    try:
-        settings = load_settings(config_file)
-    except ConfigError as exc:
-        _fail_config(exc)
-    try:
-        return asyncio.run(work(settings))
-    except ConfigError as exc:
-        _fail_config(exc)
-    except RelayError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-@asynccontextmanager
-async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    """An engine on an up-to-date schema (else: say which command fixes it)."""
-    status = await schema_status(settings.database)
-    if not status.is_current:
-        raise click.ClickException(
-            f"the database schema is at revision {status.current or '(empty)'}, this version "
-            f"needs {status.head}: run `prospect-relay db upgrade`"
-        )
-    engine = create_engine(settings.database)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 # -- report --------------------------------------------------------------------------------
@@ -153,7 +104,7 @@ def report(
     window = ReportWindow(since=since, until=end, campaign=campaign)
 
     async def work(settings: Settings) -> None:
-        async with _engine(settings) as engine:
+        async with open_engine(settings) as engine:
             result = await build_report(engine, window)
         if output == "json":
             click.echo(render_json(result), nl=False)
@@ -162,7 +113,7 @@ def report(
         else:
             render_table(result, Console())
 
-    _run(work, config_file)
+    run_with_settings(work, config_file)
 
 
 # -- audit export --------------------------------------------------------------------------
@@ -190,11 +141,11 @@ def audit_export(
     _check_period(ctx, since, until)
 
     async def work(settings: Settings) -> int:
-        async with _engine(settings) as engine:
+        async with open_engine(settings) as engine:
             return await write_audit_csv(engine, since, until, sys.stdout)
 
     try:
-        rows = _run(work, config_file)
+        rows = run_with_settings(work, config_file)
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`| head`): not an error worth a traceback.
@@ -236,11 +187,11 @@ def purge(dry_run: bool, config_file: Path | None) -> None:
     async def work(settings: Settings) -> Sequence[str]:
         retention = load_policy(settings.policy.file).retention
         limits = cutoffs(settings.audit, retention, datetime.now(UTC))
-        async with _engine(settings) as engine:
+        async with open_engine(settings) as engine:
             counts = await run_purge(engine, limits, dry_run=dry_run)
         return _purge_lines(settings, retention, limits, counts, dry_run)
 
-    lines = _run(work, config_file)
+    lines = run_with_settings(work, config_file)
     if dry_run:
         click.echo("dry run: nothing was removed")
     for line in lines:

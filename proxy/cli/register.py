@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -16,11 +15,10 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from proxy.errors import RelayError
+from proxy.cli.common import config_option, open_store, run_with_settings
 from proxy.model import ConsentMethod, ConsentState, Contact, Suppression, SuppressionOrigin
-from proxy.secrets import load_or_create_secret
-from proxy.settings import Settings, load_settings
-from proxy.store import Store, create_engine, normalise_scope, schema_status, upgrade
+from proxy.settings import Settings
+from proxy.store import normalise_scope, schema_status, upgrade
 from proxy.store.contacts_csv import RowError, check_email
 from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import EXPORT_HEADER, read_suppression_csv
@@ -29,39 +27,6 @@ __all__ = ["COMMANDS"]
 
 T = TypeVar("T")
 _IMPORT_BATCH = 50_000
-
-config_option = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Settings file (default: config/relay.toml when present).",
-)
-
-
-def _run(work: Callable[[Settings], Coroutine[Any, Any, T]], config_file: Path | None) -> T:
-    """Load settings, run the coroutine; any expected failure becomes one line, exit 1."""
-    try:
-        settings = load_settings(config_file)
-        return asyncio.run(work(settings))
-    except RelayError as exc:
-        raise click.ClickException(str(exc)) from None
-    except OSError as exc:  # a file named on the command line
-        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
-
-
-@asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator[Store]:
-    """A Store on an up-to-date schema (else: say which command fixes it)."""
-    status = await schema_status(settings.database)
-    if not status.is_current:
-        raise click.ClickException(status.advice())
-    key = load_or_create_secret(settings.security)
-    engine = create_engine(settings.database)
-    try:
-        yield Store(engine, key, timeout=settings.database.timeout)
-    finally:
-        await engine.dispose()
 
 
 def _address(value: str) -> str:
@@ -125,7 +90,7 @@ def db_upgrade(config_file: Path | None) -> None:
                 f"to revision {after.current}"
             )
 
-    _run(work, config_file)
+    run_with_settings(work, config_file)
 
 
 @db.command("status")
@@ -140,7 +105,7 @@ def db_status(config_file: Path | None) -> None:
         click.echo("up to date" if status.is_current else status.advice())
         return status.is_current
 
-    if not _run(work, config_file):
+    if not run_with_settings(work, config_file):
         sys.exit(1)
 
 
@@ -177,7 +142,7 @@ def contacts_import(file: Path, config_file: Path | None) -> None:
     console = Console(stderr=True, highlight=False)
 
     async def work(settings: Settings) -> ImportSummary:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
 
             def on_error(line: int, reason: str) -> None:
                 console.print(f"{file}:{line}: {reason}", markup=False, soft_wrap=True)
@@ -191,7 +156,7 @@ def contacts_import(file: Path, config_file: Path | None) -> None:
                 )
 
     try:
-        summary = _run(work, config_file)
+        summary = run_with_settings(work, config_file)
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason})") from None
     click.echo(
@@ -253,7 +218,7 @@ def contacts_show(address: str, config_file: Path | None) -> None:
     """Show ADDRESS's register entry, send records and suppression status."""
 
     async def work(settings: Settings) -> None:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             facts = (await store.load_recipient_facts([address]))[address]
         click.echo(address)
         if facts.contact is None:
@@ -270,7 +235,7 @@ def contacts_show(address: str, config_file: Path | None) -> None:
         for entry in facts.suppressions:
             click.echo(f"  {'suppressed:':<20}{_describe(entry)}")
 
-    _run(work, config_file)
+    run_with_settings(work, config_file)
 
 
 # -- consent -------------------------------------------------------------------------------
@@ -322,7 +287,7 @@ def consent_grant(
     """
 
     async def work(settings: Settings) -> list[Suppression]:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             await store.set_consent(
                 address,
                 ConsentState.GRANTED,
@@ -333,7 +298,7 @@ def consent_grant(
             )
             return await store.is_suppressed(address)
 
-    still = _run(work, config_file)
+    still = run_with_settings(work, config_file)
     click.echo(f"consent recorded for {address}")
     for entry in still:
         click.echo(f"note: still {_describe(entry)} (lift it with `suppress remove`)")
@@ -347,10 +312,10 @@ def consent_withdraw(address: str, at: Any, config_file: Path | None) -> None:
     """Record that ADDRESS withdrew consent; the address is suppressed (origin objection)."""
 
     async def work(settings: Settings) -> tuple[Contact | None, bool]:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             return await store.set_consent(address, ConsentState.WITHDRAWN, at=_day(at))
 
-    contact, created = _run(work, config_file)
+    contact, created = run_with_settings(work, config_file)
     click.echo(
         f"consent withdrawn for {address}"
         + ("" if contact is not None else " (not in the register)")
@@ -427,13 +392,13 @@ def suppress_add(
     target = _target(address, domain, hashed)
 
     async def work(settings: Settings) -> bool:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             return await store.add_suppression(
                 **target, scope=scope, origin=SuppressionOrigin(origin)
             )
 
     try:
-        created = _run(work, config_file)
+        created = run_with_settings(work, config_file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     what = next(iter(target.values()))
@@ -457,11 +422,11 @@ def suppress_remove(
     target = _target(address, domain, hashed)
 
     async def work(settings: Settings) -> int:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             return await store.remove_suppression(**target, scope=None if all_scopes else scope)
 
     try:
-        removed = _run(work, config_file)
+        removed = run_with_settings(work, config_file)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     what = next(iter(target.values()))
@@ -482,12 +447,12 @@ def suppress_check(
     target = _target(address, domain, None)
 
     async def work(settings: Settings) -> list[Suppression]:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             if address is not None:
                 return await store.is_suppressed(address, scope)
             return await store.is_domain_suppressed(target["domain"], scope)
 
-    found = _run(work, config_file)
+    found = run_with_settings(work, config_file)
     what = next(iter(target.values()))
     if not found:
         click.echo(f"{what}: not suppressed")
@@ -522,7 +487,7 @@ def suppress_import(file: Path, scope: str, origin: str, config_file: Path | Non
 
     async def work(settings: Settings) -> tuple[int, int]:
         read = created = 0
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             with file.open(newline="", encoding="utf-8-sig") as lines:
                 batch = []
                 entries = read_suppression_csv(
@@ -542,7 +507,7 @@ def suppress_import(file: Path, scope: str, origin: str, config_file: Path | Non
         return read, created
 
     try:
-        read, created = _run(work, config_file)
+        read, created = run_with_settings(work, config_file)
     except UnicodeDecodeError as exc:
         raise click.ClickException(f"{file}: not UTF-8 text ({exc.reason})") from None
     click.echo(
@@ -567,7 +532,7 @@ def suppress_export(file: Path, config_file: Path | None) -> None:
             if to_stdout
             else file.open("w", newline="", encoding="utf-8")
         )
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             with opened as handle:
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow(EXPORT_HEADER)
@@ -584,7 +549,7 @@ def suppress_export(file: Path, config_file: Path | None) -> None:
                     count += 1
         return count
 
-    count = _run(work, config_file)
+    count = run_with_settings(work, config_file)
     if not to_stdout:
         click.echo(f"{count:,} suppressions written to {file}")
 
@@ -599,10 +564,10 @@ def forget(address: str, config_file: Path | None) -> None:
     """Erase ADDRESS's data from the register; keep (or add) its suppression hash."""
 
     async def work(settings: Settings) -> Any:
-        async with _store(settings) as store:
+        async with open_store(settings) as store:
             return await store.forget(address)
 
-    result = _run(work, config_file)
+    result = run_with_settings(work, config_file)
     click.echo(
         f"{address}: "
         + ("register entry erased" if result.contact_deleted else "not in the register")

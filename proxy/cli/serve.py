@@ -13,6 +13,7 @@ import click
 
 from proxy.app import build_authenticator, build_relay, build_tls_context, event_loop_factory
 from proxy.audit import configure_logging
+from proxy.cli.common import config_option
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.mime.dkim import DkimSigner
 from proxy.policy.model import load_policy
@@ -20,14 +21,6 @@ from proxy.settings import Settings, load_settings
 from proxy.smtp.auth import PasswordHash, hash_password
 
 __all__ = ["COMMANDS", "check_settings", "render_settings"]
-
-_CONFIG_OPTION = click.option(
-    "--config",
-    "config_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Settings file (default: config/relay.toml when present, else built-in defaults).",
-)
 
 
 def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
@@ -112,7 +105,7 @@ async def _serve(settings: Settings) -> int:
 
 
 @click.command("serve")
-@_CONFIG_OPTION
+@config_option
 def serve(config_file: Path | None) -> None:
     """Start the SMTP relay (and its web endpoints) until SIGTERM/SIGINT; SIGHUP reloads."""
     settings, problems = _load(config_file)
@@ -134,7 +127,7 @@ def serve(config_file: Path | None) -> None:
 
 
 @click.command("check-config")
-@_CONFIG_OPTION
+@config_option
 def check_config(config_file: Path | None) -> None:
     """Validate the settings and print the effective configuration (secrets masked)."""
     settings, problems = _load(config_file)

@@ -162,10 +162,11 @@ def test_consent_grant_withdraw_and_forget(run: Cli) -> None:
 def test_bad_settings_are_one_line_not_a_traceback(run: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "relay.toml"
     bad.write_text("[database]\npool_size = 0\n")
-    result = run("db", "status", "--config", str(bad), code=1)
-    assert "database.pool_size" in result.output
+    # Configuration problems exit 2 with `error: file: key: problem`, as in check-config.
+    result = run("db", "status", "--config", str(bad), code=2)
+    assert f"error: {bad}: database.pool_size:" in result.output
     run.env["PROSPECT_RELAY_DATABASE__URL"] = "mysql://x@localhost/db"
-    assert "unsupported database" in run("db", "upgrade", code=1).output
+    assert "unsupported database" in run("db", "upgrade", code=2).output
 
 
 def test_secret_is_created_once_and_the_setting_wins(tmp_path: Path) -> None:

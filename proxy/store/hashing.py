@@ -1,9 +1,14 @@
-"""Address normalisation and the hashes that identify a mailbox without its clear text."""
+"""The hashes that identify a mailbox (or a domain) without its clear text."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+
+# One normalisation for the whole relay: the engine classifies and the store hashes the
+# same form of an address (trimmed, lower case, IDN domain as A-label, needless quotes
+# removed; `+tags` and dots kept, RULES.md §5).
+from proxy.policy.address import normalise_address, normalise_domain
 
 __all__ = [
     "address_hash",
@@ -13,37 +18,6 @@ __all__ = [
     "normalise_domain",
     "sha256_hash",
 ]
-
-
-def normalise_domain(domain: str) -> str:
-    """Lower-case ASCII form of a domain: an IDN becomes its punycode (xn--) labels.
-
-    So `bücher.example` and `xn--bcher-kva.example` hash the same. A domain that IDNA cannot
-    encode is kept lower-cased (it cannot receive mail, but it must still hash stably).
-    """
-    domain = domain.strip().rstrip(".").lower()
-    if domain.isascii():
-        return domain
-    try:
-        return domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return domain
-
-
-def normalise_address(address: str) -> str:
-    """Trimmed, lower-cased address with a punycode domain; `+tags` and dots are kept.
-
-    RULES.md §5: the suppression list recognises exactly what the person gave, so
-    `Jo.Doe+news@Example.COM` and `jo.doe+news@example.com` are one mailbox but
-    `jodoe@example.com` is another.
-    """
-    address = address.strip()
-    if address.startswith("<") and address.endswith(">"):
-        address = address[1:-1].strip()
-    local, at, domain = address.rpartition("@")
-    if not at:
-        return address.lower()
-    return f"{local.lower()}@{normalise_domain(domain)}"
 
 
 def hmac_hex(key: bytes, value: str) -> str:

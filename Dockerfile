@@ -3,6 +3,7 @@
 # runs as an unprivileged user. See deploy/README.md and deploy/docker-compose.yml.
 #
 #   docker build -t prospect-relay .
+#   docker run --rm -v relay-data:/var/lib/prospect-relay prospect-relay prospect-relay db upgrade
 #   docker run --rm -p 2525:2525 -p 8025:8025 -v relay-data:/var/lib/prospect-relay \
 #     -e PROSPECT_RELAY_UPSTREAM__HOST=smtp.example.net prospect-relay
 #

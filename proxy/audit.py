@@ -8,6 +8,7 @@ transaction carries its queue id (`extra={"queue_id": ...}`), so ops can follow 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import json
@@ -16,6 +17,7 @@ import logging.handlers
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import IO, Any
 
 from proxy.settings import LogFormat, LogSettings, RecipientLogging
@@ -23,6 +25,7 @@ from proxy.settings import LogFormat, LogSettings, RecipientLogging
 __all__ = [
     "DECISION_LOGGER",
     "DecisionLog",
+    "LogPipeline",
     "MessageRecord",
     "RecipientRecord",
     "configure_logging",
@@ -177,8 +180,47 @@ class TextFormatter(logging.Formatter):
         return text
 
 
-def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> None:
-    """Install the root handler: JSON lines or text, on stdout or the configured file."""
+class _DeferredQueueHandler(logging.handlers.QueueHandler):
+    """Hands each record to the writer thread as it is: formatting and I/O both happen there.
+
+    (The stock QueueHandler formats in the caller's thread; the relay's callers are the
+    event loop.) Log arguments in this code base are immutable values, so deferring the
+    formatting cannot change a message.
+    """
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
+class LogPipeline:
+    """The thread that writes log lines, so a slow disk or a full stdout pipe never stalls
+    the event loop. `flush()` waits for the lines queued so far; `stop()` at exit."""
+
+    def __init__(self, listener: logging.handlers.QueueListener) -> None:
+        self._listener = listener
+        self._running = False
+
+    def start(self) -> None:
+        self._listener.start()
+        self._running = True
+
+    def flush(self) -> None:
+        self.stop()  # drains the queue and joins the thread
+        self.start()
+
+    def stop(self) -> None:
+        if self._running:
+            self._running = False
+            self._listener.stop()
+
+
+_pipeline: LogPipeline | None = None
+
+
+def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> LogPipeline:
+    """Install the root handler: JSON lines or text, on stdout or the configured file,
+    written by a background thread (see LogPipeline)."""
+    global _pipeline
     target = stream if stream is not None else sys.stdout
     handler: logging.Handler
     if settings.file is not None:
@@ -193,10 +235,19 @@ def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> N
         settings.format is LogFormat.AUTO and not is_terminal
     )
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    if _pipeline is not None:
+        _pipeline.stop()
+    else:
+        atexit.register(lambda: _pipeline.stop() if _pipeline is not None else None)
+    queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
+    listener = logging.handlers.QueueListener(queue, handler)
+    _pipeline = LogPipeline(listener)
+    _pipeline.start()
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+    root.addHandler(_DeferredQueueHandler(queue))
     root.setLevel(settings.level.upper())
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    return _pipeline

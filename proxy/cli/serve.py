@@ -112,7 +112,7 @@ def serve(config_file: Path | None) -> None:
     if problems or settings is None:
         _fail(problems)
         return
-    configure_logging(settings.log)
+    logs = configure_logging(settings.log)
     try:
         build_authenticator(settings)
         with asyncio.Runner(loop_factory=event_loop_factory(settings.runtime.event_loop)) as run:
@@ -123,6 +123,8 @@ def serve(config_file: Path | None) -> None:
     except OSError as exc:
         click.echo(f"error: cannot start: {exc.strerror or exc}", err=True)
         raise SystemExit(1) from None
+    finally:
+        logs.stop()  # the last lines (the shutdown) are written before the process exits
     raise SystemExit(code)
 
 

@@ -6,10 +6,11 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
-from proxy.audit import DECISION_LOGGER, TextFormatter, configure_logging
+from proxy.audit import DECISION_LOGGER, LogPipeline, TextFormatter, configure_logging
 from proxy.model import SuppressionOrigin
 from proxy.settings import LogFormat, LogSettings
 from tests.e2e.conftest import RELAY_HOSTNAME, SENDER, FullRelayFactory, make_message
@@ -31,8 +32,24 @@ PAUL = "paul.martin@acme-industrie.fr"
 ADDRESSES = (MARIE, SOPHIE, LUC, JEANNE, PAUL, SENDER)
 
 
+@dataclass
+class LogCapture:
+    """The JSON and text streams; the JSON lines are written by the log thread: flush first."""
+
+    streams: list[io.StringIO]
+    pipeline: LogPipeline
+
+    def lines(self) -> list[str]:
+        self.pipeline.flush()
+        return [line for stream in self.streams for line in stream.getvalue().splitlines()]
+
+    def json_lines(self) -> list[str]:
+        self.pipeline.flush()
+        return self.streams[0].getvalue().splitlines()
+
+
 @pytest.fixture
-def log_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[list[io.StringIO]]:
+def log_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[LogCapture]:
     """The production logging setup (JSON lines) at DEBUG, plus a text-format handler."""
     root = logging.getLogger()
     saved = (list(root.handlers), root.level)
@@ -40,11 +57,12 @@ def log_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[list[io.StringIO]]
         name: logging.getLogger(name).level for name in ("mail.log", "aiosmtplib", "aiosqlite")
     }
     json_stream, text_stream = io.StringIO(), io.StringIO()
-    configure_logging(LogSettings(level="DEBUG", format=LogFormat.JSON), json_stream)
+    pipeline = configure_logging(LogSettings(level="DEBUG", format=LogFormat.JSON), json_stream)
     text_handler = logging.StreamHandler(text_stream)
     text_handler.setFormatter(TextFormatter())
     root.addHandler(text_handler)
-    yield [json_stream, text_stream]
+    yield LogCapture([json_stream, text_stream], pipeline)
+    pipeline.stop()
     for handler in list(root.handlers):
         root.removeHandler(handler)
     for handler in saved[0]:
@@ -56,7 +74,7 @@ def log_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[list[io.StringIO]]
 
 async def test_no_clear_text_address_in_any_log_line(
     full_relay: FullRelayFactory,
-    log_lines: list[io.StringIO],
+    log_lines: LogCapture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     relay = await full_relay()
@@ -96,10 +114,8 @@ async def test_no_clear_text_address_in_any_log_line(
     await relay.flush_audit()
 
     captured = capsys.readouterr()
-    lines = [line for stream in log_lines for line in stream.getvalue().splitlines()] + (
-        captured.out + captured.err
-    ).splitlines()
-    decisions = [json.loads(line) for line in log_lines[0].getvalue().splitlines()]
+    lines = log_lines.lines() + (captured.out + captured.err).splitlines()
+    decisions = [json.loads(line) for line in log_lines.json_lines()]
     decisions = [d for d in decisions if d["logger"] == DECISION_LOGGER]
     assert len(decisions) >= 8
     assert all(d["queue_id"] for d in decisions)

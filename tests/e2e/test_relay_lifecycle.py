@@ -66,12 +66,13 @@ async def test_decision_log_line_is_masked_and_carries_the_queue_id(
 
 def test_json_log_format_puts_the_decision_on_one_line(tmp_path: Path) -> None:
     stream = io.StringIO()
-    configure_logging(LogSettings(format="json"), stream=stream)  # type: ignore[arg-type]
+    pipeline = configure_logging(LogSettings(format="json"), stream=stream)  # type: ignore[arg-type]
     try:
         logging.getLogger(DECISION_LOGGER).info(
             "decision", extra={"queue_id": "abc", "decision": {"queue_id": "abc", "size": 3}}
         )
     finally:
+        pipeline.stop()  # writes what is queued
         logging.getLogger().handlers.clear()
     line = json.loads(stream.getvalue())
     assert line["event"] == "decision" and line["queue_id"] == "abc" and line["size"] == 3

@@ -14,7 +14,7 @@ import dkim
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 
 from proxy.errors import ConfigError, ConfigProblem
-from proxy.mime.tree import detect_eol, header_fields
+from proxy.mime.tree import detect_eol, parse
 from proxy.settings import DkimSettings
 
 __all__ = ["DkimSigner", "has_dkim_signature"]
@@ -88,4 +88,4 @@ class DkimSigner:
 
 def has_dkim_signature(message: bytes) -> bool:
     """True when the top-level header carries a DKIM-Signature field."""
-    return any(item.key == "dkim-signature" for item in header_fields(message))
+    return any(item.key == "dkim-signature" for item in parse(message).fields)  # cached tree

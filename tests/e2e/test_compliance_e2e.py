@@ -319,3 +319,21 @@ async def test_transactional_sender_is_forwarded_untouched(full_relay: FullRelay
     assert copy.get("List-Unsubscribe-Post") is None
     body = delivered.content.split(b"\r\n\r\n", 1)[1]
     assert body == message.split(b"\r\n\r\n", 1)[1]  # body byte-identical: no footer
+
+
+async def test_rewriting_a_dkim_signed_message_without_a_key_is_logged(
+    full_relay: FullRelayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay = await full_relay()
+    await relay.store.upsert_contacts([consented(MARIE)])
+    caplog.set_level(logging.WARNING, logger="proxy.compliance")
+    signed = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; b=abc\r\n" + make_message(
+        MARIE
+    )
+    assert (await relay.send(MARIE, signed)).data.startswith("250")  # type: ignore[union-attr]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "proxy.compliance"]
+    assert any("invalidated the message's DKIM signature" in w for w in warnings)
+    # An unsigned message rewritten the same way gives no such warning.
+    caplog.clear()
+    assert (await relay.send(MARIE)).data.startswith("250")  # type: ignore[union-attr]
+    assert not [r for r in caplog.records if "DKIM" in r.getMessage()]

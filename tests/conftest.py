@@ -9,12 +9,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from aiosmtpd.smtp import SMTP
 
 from proxy.app import RelayApp
 from proxy.service import Compliance
 from proxy.settings import Settings
+
+# Property tests judge correctness, not speed: on a loaded 2-core CI machine a slow example
+# must not fail the run. A failure prints the blob that reproduces it.
+hypothesis.settings.register_profile(
+    "relay",
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+    print_blob=True,
+)
+hypothesis.settings.load_profile("relay")
 
 
 @pytest.fixture(autouse=True)

@@ -74,6 +74,9 @@ class Unsubscriber:
 
 
 class RegisterCompliance:
+    """The service's `Compliance`: decides each recipient from the register and the current
+    policy, and prepares each accepted recipient's own copy (see the module docstring)."""
+
     def __init__(
         self,
         *,
@@ -176,11 +179,8 @@ class RegisterCompliance:
                 deliveries.append(Delivery((address,), copy))
                 if decision.record_first_message:
                     await self._store.record_first_message(self._store.address_hash(address))
-        if untouched:
-            plain = rewrite(
-                message,
-                RewriteInstructions(marker_key=self._marker_key),
-            )
+        if untouched:  # transactional, or monitor mode: only the campaign headers go
+            plain = rewrite(message, RewriteInstructions(marker_key=self._marker_key))
             deliveries.insert(0, Delivery(tuple(untouched), plain))
         self._audit(envelope, message_facts, remote_decisions)
         decisions.extend(remote_decisions)

@@ -556,32 +556,6 @@ class Store:
             )
         return ForgetResult(contact.rowcount > 0, sent.rowcount > 0, created > 0)
 
-    def _stale(self, before: date) -> Any:
-        """Contacts whose every known date (collection, interaction, purchase, consent) is old."""
-        dates = (
-            contacts.c.collected_at,
-            contacts.c.last_interaction,
-            contacts.c.last_purchase,
-            contacts.c.consent_at,
-        )
-        return and_(
-            or_(*(column.is_not(None) for column in dates)),
-            *(or_(column.is_(None), column < before) for column in dates),
-        )
-
-    async def stale_contacts(self, before: date, limit: int = 1000) -> list[Contact]:
-        """Up to `limit` contacts with no date on or after `before` (retention candidates)."""
-        statement = select(contacts).where(self._stale(before)).order_by(contacts.c.id)
-        async with self._read("listing stale contacts") as connection:
-            rows = (await connection.execute(statement.limit(limit))).all()
-        return [row_to_contact(row._mapping) for row in rows]
-
-    async def purge_contacts(self, before: date) -> int:
-        """Delete the contacts `stale_contacts(before)` lists; suppressions stay."""
-        async with self._write("purging contacts") as connection:
-            result = await connection.execute(delete(contacts).where(self._stale(before)))
-        return max(result.rowcount, 0)
-
     # -- audit trail -------------------------------------------------------------------
 
     async def record_audit(self, records: Sequence[AuditRecord]) -> None:
@@ -629,13 +603,6 @@ class Store:
                     basis=Basis(row.basis),
                     instance=row.instance,
                 )
-
-    async def purge_audit(self, before: datetime) -> int:
-        async with self._write("purging audit records") as connection:
-            result = await connection.execute(
-                delete(audit_records).where(audit_records.c.created_at < before)
-            )
-        return max(result.rowcount, 0)
 
 
 def _suppression_row(

@@ -18,12 +18,15 @@ from proxy.service import Compliance
 from proxy.settings import Settings
 
 # Property tests judge correctness, not speed: on a loaded 2-core CI machine a slow example
-# must not fail the run. A failure prints the blob that reproduces it.
+# must not fail the run. A failure prints the blob that reproduces it. Under CI the examples
+# are derived from each test's name (reproducible runs); elsewhere they are fresh each time,
+# so development keeps exploring new inputs.
 hypothesis.settings.register_profile(
     "relay",
     deadline=None,
     suppress_health_check=[hypothesis.HealthCheck.too_slow],
     print_blob=True,
+    derandomize=os.environ.get("CI") == "true",
 )
 hypothesis.settings.load_profile("relay")
 

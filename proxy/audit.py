@@ -9,8 +9,6 @@ transaction carries its queue id (`extra={"queue_id": ...}`), so ops can follow 
 from __future__ import annotations
 
 import atexit
-import hashlib
-import hmac
 import json
 import logging
 import logging.handlers
@@ -21,6 +19,7 @@ from queue import SimpleQueue
 from typing import IO, Any
 
 from proxy.settings import LogFormat, LogSettings, RecipientLogging
+from proxy.store.hashing import address_hash
 
 __all__ = [
     "DECISION_LOGGER",
@@ -29,7 +28,6 @@ __all__ = [
     "MessageRecord",
     "RecipientRecord",
     "configure_logging",
-    "hash_address",
     "mask_address",
 ]
 
@@ -51,12 +49,6 @@ def mask_address(address: str) -> str:
     if not at:
         return "***"
     return f"{local[:1]}***@{domain.lower()}"
-
-
-def hash_address(address: str, key: bytes) -> str:
-    """Keyed hash of the normalised address (lower-cased), 32 hex digits."""
-    normalised = address.strip().lower().encode("utf-8", "surrogateescape")
-    return hmac.new(key, normalised, hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +92,8 @@ class DecisionLog:
         if self._mode is RecipientLogging.CLEAR or not address:
             return address or "<>"
         if self._mode is RecipientLogging.HASH:
-            return "h:" + hash_address(address, self._key)
+            # The same keyed hash as the suppression list and the audit trail: joinable.
+            return "h:" + address_hash(self._key, address)
         return mask_address(address)
 
     def record(self, entry: MessageRecord) -> None:

@@ -14,7 +14,6 @@ unauthenticated clients only when `smtp.send_dsn` is on.
 from __future__ import annotations
 
 import email.utils
-import ipaddress
 import logging
 import secrets
 import time
@@ -27,6 +26,7 @@ from proxy.errors import StoreUnavailable
 from proxy.forward import Forwarder
 from proxy.metrics import Metrics
 from proxy.model import Action, Finding, ForwardResult, RecipientDecision, SmtpReply, Stage
+from proxy.networks import in_networks
 from proxy.settings import Settings
 from proxy.smtp import replies
 
@@ -147,17 +147,8 @@ class RelayService:
     def new_queue_id() -> str:
         return secrets.token_hex(6)
 
-    def _peer_allowed(self, peer: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(peer)
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip.version == net.version and ip in net for net in self._networks)
-
     def _may_relay(self, envelope: EnvelopeInfo) -> bool:
-        return envelope.auth_user is not None or self._peer_allowed(envelope.peer)
+        return envelope.auth_user is not None or in_networks(envelope.peer, self._networks)
 
     def _access_denied(self, envelope: EnvelopeInfo) -> SmtpReply:
         log.info(

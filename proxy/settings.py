@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from proxy.errors import ConfigError, ConfigProblem
+from proxy.networks import IPNetwork
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_FILE = Path("config/relay.toml")
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class _Section(BaseModel):

@@ -5,9 +5,7 @@ soft opt-in, retention and the available legal basis. Rules only read the result
 from __future__ import annotations
 
 import calendar
-import ipaddress
 from datetime import date
-from functools import lru_cache
 
 from proxy.model import (
     Basis,
@@ -20,6 +18,7 @@ from proxy.model import (
     SourceKind,
     Stage,
 )
+from proxy.networks import in_networks
 from proxy.policy.address import domain_of, normalise_address
 from proxy.policy.classify import classify_normalised, country_of_normalised
 from proxy.policy.context import (
@@ -89,18 +88,8 @@ def envelope_transactional(message: MessageFacts, policy: Policy) -> bool:
     if message.auth_user is not None and message.auth_user in compiled.tx_users:
         return True
     if compiled.tx_networks and message.client_ip:
-        ip = _ip(message.client_ip)
-        return ip is not None and any(ip in network for network in compiled.tx_networks)
+        return in_networks(message.client_ip, compiled.tx_networks)
     return False
-
-
-@lru_cache(maxsize=4096)
-def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """Parsed client IP; cached because the same sending hosts connect again and again."""
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
 
 
 def owning_controller(address: str | None, policy: Policy) -> str | None:

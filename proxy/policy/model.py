@@ -31,6 +31,7 @@ from pydantic import (
 
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.model import Kind
+from proxy.networks import IPNetwork
 from proxy.policy import defaults
 from proxy.policy.address import normalise_address, normalise_domain
 from proxy.policy.countries import (
@@ -61,7 +62,6 @@ __all__ = [
     "policy_version",
 ]
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 _ID = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 _COUNTRY_KEY = re.compile(r"[A-Z]{2}\Z")
 

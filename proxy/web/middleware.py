@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from proxy.networks import IPNetwork, in_networks
 from proxy.web.pages import CONTENT_SECURITY_POLICY
 from proxy.web.ratelimit import RateLimiter
 
 __all__ = ["LIMITED_ROUTE_PREFIX", "add_security_headers", "client_address", "limits_middleware"]
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 LIMITED_ROUTE_PREFIX = "unsubscribe"  # route names starting with it are rate limited
 
@@ -33,26 +32,18 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     response.headers.update(_SECURITY_HEADERS)
 
 
-def _trusted(address: str, trusted: Sequence[IPNetwork]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return False
-    return any(ip in network for network in trusted)
-
-
 def client_address(request: web.Request, trusted: Sequence[IPNetwork]) -> str:
     """The client's IP: the peer, or behind trusted reverse proxies the X-Forwarded-For hop
     just before them (the rightmost untrusted one; earlier hops are the client's to forge).
     """
     peer = request.remote or "unknown"
-    if not trusted or not _trusted(peer, trusted):
+    if not trusted or not in_networks(peer, trusted):
         return peer
     hops = [
         hop.strip() for hop in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",")
     ]
     for hop in reversed([hop for hop in hops if hop]):
-        if not _trusted(hop, trusted):
+        if not in_networks(hop, trusted):
             return hop
     return peer
 

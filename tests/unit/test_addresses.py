@@ -75,3 +75,18 @@ def test_parser_never_crashes_and_never_accepts_control_characters(text: str) ->
         return
     assert parsed.address
     assert all(ord(c) >= 32 and ord(c) != 127 for c in parsed.address)
+
+
+def test_network_membership_sees_ipv4_clients_of_a_dual_stack_listener() -> None:
+    """SMTP access, transactional clients and trusted proxies share this one check."""
+    from ipaddress import ip_network
+
+    from proxy.networks import in_networks
+
+    local = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+    assert in_networks("127.0.0.5", local)
+    assert in_networks("::ffff:127.0.0.5", local)  # IPv4 client seen on an IPv6 socket
+    assert in_networks("::1", local)
+    assert not in_networks("10.0.0.1", local)
+    assert not in_networks("not-an-address", local)
+    assert not in_networks("", local)

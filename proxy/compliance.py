@@ -140,12 +140,14 @@ class RegisterCompliance:
     async def at_data(
         self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
     ) -> DataOutcome:
-        local = tuple(r for r in recipients if self.is_local_mailbox(r))
-        remote = tuple(r for r in recipients if not self.is_local_mailbox(r))
+        local: list[str] = []
+        remote: list[str] = []
+        for address in recipients:
+            (local if self.is_local_mailbox(address) else remote).append(address)
         decisions: list[RecipientDecision] = []
         consumed: list[str] = []
         if local:
-            for decision in await self._consume_unsubscribe(message, local):
+            for decision in await self._consume_unsubscribe(message, tuple(local)):
                 decisions.append(decision)
                 if decision.action is Action.FORWARD:
                     consumed.append(decision.address)
@@ -319,7 +321,7 @@ class RegisterCompliance:
     ) -> list[RecipientDecision]:
         """A mail to the unsubscribe mailbox: the token rides in the Subject or local part."""
         subject = read_message_facts(
-            message, mail_from="", client_ip="", auth_user=None, marker_key=b""
+            message, mail_from="", client_ip="", auth_user=None, scan_mentions=False
         ).subject
         results: list[RecipientDecision] = []
         for address in recipients:

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
-# prospect-relay image: a wheel built in a throwaway stage, installed into a slim runtime that
-# runs as an unprivileged user. See deploy/README.md and deploy/docker-compose.yml.
+# prospect-relay image: the locked dependencies and the relay installed into a venv in a
+# throwaway stage, copied into a slim runtime that runs as an unprivileged user. See deploy/README.md and deploy/docker-compose.yml.
 #
 #   docker build -t prospect-relay .
 #   docker run --rm -v relay-data:/var/lib/prospect-relay prospect-relay prospect-relay db upgrade
@@ -19,25 +19,28 @@ ENV PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY requirements/runtime.lock ./requirements/
 COPY proxy ./proxy
-# Wheels for the relay and every dependency: the runtime stage installs them offline.
-RUN pip wheel --wheel-dir /wheels .
+# The exact versions of the committed lock, every file's hash checked (the build backend too),
+# into a venv the runtime stage copies as is: every image build is the same program.
+RUN python -m venv /opt/prospect-relay/venv \
+    && /opt/prospect-relay/venv/bin/pip install --require-hashes --no-deps \
+        -r requirements/runtime.lock \
+    && /opt/prospect-relay/venv/bin/pip install --no-deps --no-build-isolation .
 
 
 FROM python:3.11-slim AS runtime
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/prospect-relay/venv/bin:$PATH \
     # In a container the relay must listen on the container's interfaces, not loopback.
     PROSPECT_RELAY_SMTP__HOST=0.0.0.0 \
     PROSPECT_RELAY_WEB__HOST=0.0.0.0 \
     PROSPECT_RELAY_LOG__FORMAT=json
 
-RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels prospect-relay \
-    && useradd --system --uid 10001 --user-group --home-dir /var/lib/prospect-relay \
+COPY --from=builder /opt/prospect-relay/venv /opt/prospect-relay/venv
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/prospect-relay \
         --shell /usr/sbin/nologin prospect-relay \
     && mkdir -p /etc/prospect-relay /var/lib/prospect-relay /opt/prospect-relay \
     && chown prospect-relay:prospect-relay /var/lib/prospect-relay \

@@ -2,7 +2,7 @@
 # Start a throwaway PostgreSQL (Debian packages) on 127.0.0.1 for tests; prints its URL.
 # Usage: scripts/pg-start.sh [PORT] [DATA_DIR]   (defaults: 54329, /tmp/prospect-relay-pg-PORT)
 # Idempotent: an already running server on that data directory is reused.
-# Stop it with: su postgres -c "pg_ctl -D DATA_DIR stop"  (or pg_ctl directly when not root).
+# Stop it with: scripts/pg-stop.sh [PORT] [DATA_DIR]  (scripts/test does, on exit).
 set -eu
 
 PORT="${1:-${PGPORT_TEST:-54329}}"

@@ -6,7 +6,7 @@ import csv
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -519,21 +519,20 @@ def suppress_import(file: Path, scope: str, origin: str, config_file: Path | Non
 
 
 @suppress.command("export")
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False), default="-")
+@click.argument(
+    "file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True), default="-"
+)
 @config_option
 def suppress_export(file: Path, config_file: Path | None) -> None:
-    """Write the list (hash, kind, scope, origin, date) as CSV to FILE (default stdout)."""
+    """Write the list (hash, kind, scope, origin, date) as CSV to FILE (default stdout, or -)."""
     to_stdout = str(file) == "-"
 
     async def work(settings: Settings) -> int:
         count = 0
-        opened: AbstractContextManager[Any] = (
-            nullcontext(click.get_text_stream("stdout"))
-            if to_stdout
-            else file.open("w", newline="", encoding="utf-8")
-        )
         async with open_store(settings) as store:
-            with opened as handle:
+            # click.open_file maps "-" to stdout (and does not close it), any other name to a
+            # new file: one code path for both.
+            with click.open_file(str(file), "w", encoding="utf-8") as handle:
                 writer = csv.writer(handle, lineterminator="\n")
                 writer.writerow(EXPORT_HEADER)
                 async for entry in store.export_suppressions():

@@ -31,7 +31,23 @@ from proxy.smtp import replies
 from proxy.smtp.addresses import ParsedPath, PathError, parse_path
 from proxy.smtp.auth import Authenticator
 
-__all__ = ["RelayEnvelope", "RelaySMTP", "SessionTracker"]
+__all__ = ["AIOSMTPD_PRIVATE_MEMBERS", "RelayEnvelope", "RelaySMTP", "SessionTracker"]
+
+# The private members of aiosmtpd's `SMTP` this module reads, calls or overrides. They are why
+# pyproject pins `aiosmtpd==1.4.6` exactly: any other release may rename or change them.
+# tests/unit/test_aiosmtpd_pin.py checks the installed version, that each exists, and that this
+# module uses no other private member of `SMTP`.
+AIOSMTPD_PRIVATE_MEMBERS = (
+    "_call_handler_hook",  # runs the handler hooks (handle_EHLO, handle_DATA) our overrides keep
+    "_create_envelope",  # overridden: our RelayEnvelope
+    "_handle_client",  # overridden: session accounting around aiosmtpd's command loop
+    "_original_transport",  # the plain transport, restored when STARTTLS fails
+    "_reader",  # the StreamReader the chunked DATA reader reads from
+    "_reset_timeout",  # re-armed while DATA streams in
+    "_set_post_data_state",  # clears the transaction after DATA, as aiosmtpd's DATA does
+    "_set_rset_state",  # overridden: also clears our typed transaction state
+    "_tls_protocol",  # tells whether STARTTLS is active (AUTH only offered then)
+)
 
 log = logging.getLogger(__name__)
 

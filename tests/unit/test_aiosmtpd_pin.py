@@ -1,0 +1,46 @@
+"""aiosmtpd is pinned exactly because proxy/smtp/server.py relies on its private members.
+
+This fails when another aiosmtpd is installed or pinned (re-check each member, then move the
+pin), when a listed member is gone, and when server.py starts using an unlisted one.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP
+
+from proxy.smtp import server
+
+ROOT = Path(__file__).resolve().parents[2]
+PINNED = "1.4.6"
+
+
+def test_installed_and_declared_version_is_the_pinned_one() -> None:
+    assert version("aiosmtpd") == PINNED
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert f"aiosmtpd=={PINNED}" in deps
+
+
+def test_every_listed_private_member_exists_in_aiosmtpd() -> None:
+    instance_attrs = set(SMTP.__init__.__code__.co_names) | set(
+        SMTP.connection_made.__code__.co_names
+    )
+    for name in server.AIOSMTPD_PRIVATE_MEMBERS:
+        assert hasattr(SMTP, name) or name in instance_attrs, f"aiosmtpd.SMTP has no {name}"
+
+
+def test_server_uses_no_unlisted_private_member_of_aiosmtpd() -> None:
+    source = Path(server.__file__).read_text()
+    used = set(re.findall(r"(?:self|super\(\))\.(_[A-Za-z]\w*)", source))
+    ours = set(vars(server.RelaySMTP)) - set(vars(SMTP))
+    instance_attrs = set(SMTP.__init__.__code__.co_names) | set(
+        SMTP.connection_made.__code__.co_names
+    )
+    from_aiosmtpd = {n for n in used - ours if hasattr(SMTP, n) or n in instance_attrs}
+    assert from_aiosmtpd <= set(server.AIOSMTPD_PRIVATE_MEMBERS), from_aiosmtpd - set(
+        server.AIOSMTPD_PRIVATE_MEMBERS
+    )

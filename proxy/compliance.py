@@ -168,9 +168,13 @@ class RegisterCompliance:
         deliveries: list[Delivery] = []
         untouched: list[str] = []
         remote_decisions: list[RecipientDecision] = []
+        first_contacts: list[str] = []
+        claims: list[str] = []
         for address in remote:
             decision = decide(facts[address], message_facts, policy, today, Stage.DATA)
             decision = await self._claim_repermission(decision)
+            if decision.record_repermission:
+                claims.append(address)
             await self._record_objection(decision, facts[address])
             decision = self._apply_mode(decision, policy)
             remote_decisions.append(decision)
@@ -180,13 +184,36 @@ class RegisterCompliance:
                 copy = self._rewrite(envelope, message, message_facts, decision, policy, today)
                 deliveries.append(Delivery((address,), copy))
                 if decision.record_first_message:
-                    await self._store.record_first_message(self._store.address_hash(address))
+                    first_contacts.append(address)
         if untouched:  # transactional, or monitor mode: only the campaign headers go
             plain = rewrite(message, RewriteInstructions(marker_key=self._marker_key))
             deliveries.insert(0, Delivery(tuple(untouched), plain))
         self._audit(envelope, message_facts, remote_decisions)
         decisions.extend(remote_decisions)
-        return DataOutcome(tuple(decisions), tuple(deliveries), consumed=tuple(consumed))
+        return DataOutcome(
+            tuple(decisions),
+            tuple(deliveries),
+            consumed=tuple(consumed),
+            first_contacts=tuple(first_contacts),
+            repermission_claims=tuple(claims),
+        )
+
+    async def settle(
+        self, envelope: EnvelopeInfo, outcome: DataOutcome, delivered: frozenset[str]
+    ) -> None:
+        """First contacts are recorded, and re-permission claims kept, only for recipients
+        whose copy was accepted: after a refusal the retry carries the same notice, and the
+        re-permission message is still there to send."""
+        for address in outcome.first_contacts:
+            if address in delivered:
+                await self._store.record_first_message(self._store.address_hash(address))
+        for address in outcome.repermission_claims:
+            if address not in delivered:
+                await self._store.release_repermission(self._store.address_hash(address))
+                log.info(
+                    "re-permission claim released: the copy was not accepted",
+                    extra={"queue_id": envelope.queue_id},
+                )
 
     # -- steps -------------------------------------------------------------------------
 

@@ -69,12 +69,17 @@ class DataOutcome:
     """The compliance result at end of DATA: a decision per recipient, and what to send.
 
     `consumed` recipients were handled by the relay itself (its unsubscribe mailbox): they
-    count as delivered although no delivery carries them.
+    count as delivered although no delivery carries them. `first_contacts` (their copy
+    carries the first-contact notice) and `repermission_claims` (the one re-permission
+    message, claimed before forwarding) are settled by `Compliance.settle` once the
+    upstream has answered: a retry after a refusal must be the same message.
     """
 
     decisions: tuple[RecipientDecision, ...]
     deliveries: tuple[Delivery, ...]
     consumed: tuple[str, ...] = ()
+    first_contacts: tuple[str, ...] = ()
+    repermission_claims: tuple[str, ...] = ()
 
 
 class Compliance(Protocol):
@@ -94,6 +99,13 @@ class Compliance(Protocol):
     async def at_data(
         self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
     ) -> DataOutcome: ...
+
+    async def settle(
+        self, envelope: EnvelopeInfo, outcome: DataOutcome, delivered: frozenset[str]
+    ) -> None:
+        """Commit the state the outcome consumes for `delivered` recipients only (their copy
+        was accepted upstream or written to the outbox); give it back for the others."""
+        ...
 
 
 class PassThroughCompliance:
@@ -115,6 +127,11 @@ class PassThroughCompliance:
             for a in recipients
         )
         return DataOutcome(decisions=decisions, deliveries=(Delivery(recipients, message),))
+
+    async def settle(
+        self, envelope: EnvelopeInfo, outcome: DataOutcome, delivered: frozenset[str]
+    ) -> None:
+        """Nothing consumed, nothing to commit."""
 
 
 def _tempfail(address: str, stage: Stage, rule: str, reason: str) -> RecipientDecision:
@@ -213,17 +230,20 @@ class RelayService:
         upstream_refused: dict[str, SmtpReply] = {}
         accepted: list[str] = []
         results: list[ForwardResult] = []
-        for delivery in outcome.deliveries:
-            result = await self._forwarder.forward(
-                envelope.mail_from,
-                delivery.recipients,
-                self._trace(envelope, delivery.message),
-                queue_id=qid,
-                smtputf8=envelope.smtputf8,
-            )
-            results.append(result)
-            accepted.extend(result.accepted)
-            upstream_refused.update(result.refused)
+        try:
+            for delivery in outcome.deliveries:
+                result = await self._forwarder.forward(
+                    envelope.mail_from,
+                    delivery.recipients,
+                    self._trace(envelope, delivery.message),
+                    queue_id=qid,
+                    smtputf8=envelope.smtputf8,
+                )
+                results.append(result)
+                accepted.extend(result.accepted)
+                upstream_refused.update(result.refused)
+        finally:  # also when shutdown cancels the transaction: commit what was delivered
+            await self._settle(envelope, outcome, frozenset(accepted))
         refused.update(upstream_refused)
 
         accepted.extend(outcome.consumed)
@@ -291,6 +311,18 @@ class RelayService:
         else:
             log.error(
                 "delivery status notification failed: %s", result.reply, extra={"queue_id": qid}
+            )
+
+    async def _settle(
+        self, envelope: EnvelopeInfo, outcome: DataOutcome, delivered: frozenset[str]
+    ) -> None:
+        """The send records follow what left; a store fault here must not turn a delivered
+        message into a 451 (the client would send it again)."""
+        try:
+            await self._compliance.settle(envelope, outcome, delivered)
+        except Exception:
+            log.exception(
+                "send records not updated after delivery", extra={"queue_id": envelope.queue_id}
             )
 
     @staticmethod

@@ -24,6 +24,7 @@ from sqlalchemy import (
     select,
     text,
     union_all,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
@@ -398,6 +399,17 @@ class Store:
         caller on any instance gets False and must not send another one.
         """
         return await self._record_send(address_hash, "repermission_at")
+
+    async def release_repermission(self, address_hash: str) -> None:
+        """Give back a claim whose message the upstream did not accept (a later retry may
+        send it). Only the claim's holder calls this: every other caller was refused."""
+        statement = (
+            update(sends)
+            .where(sends.c.address_hash == _check_hex(address_hash))
+            .values(repermission_at=None)
+        )
+        async with self._write("releasing a re-permission claim", self._timeout) as connection:
+            await connection.execute(statement)
 
     # -- contacts ----------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from proxy.audit import DecisionLog, MessageRecord, RecipientRecord
@@ -134,6 +134,11 @@ class PassThroughCompliance:
         """Nothing consumed, nothing to commit."""
 
 
+def _bounce_decision(address: str, stage: Stage) -> RecipientDecision:
+    finding = Finding(rule="null-sender", action=Action.FORWARD, reason="bounce or DSN")
+    return RecipientDecision(address, Action.FORWARD, stage, findings=(finding,))
+
+
 def _tempfail(address: str, stage: Stage, rule: str, reason: str) -> RecipientDecision:
     finding = Finding(rule=rule, action=Action.TEMPFAIL, reason=reason)
     return RecipientDecision(address, Action.TEMPFAIL, stage, findings=(finding,))
@@ -167,6 +172,18 @@ class RelayService:
     def _may_relay(self, envelope: EnvelopeInfo) -> bool:
         return envelope.auth_user is not None or in_networks(envelope.peer, self._networks)
 
+    def _is_bounce(self, envelope: EnvelopeInfo) -> bool:
+        """A null-sender message (a bounce or DSN, RFC 5321 4.5.5) from a client that may
+        relay: not commercial, so forwarded untouched; the sender must learn of failures."""
+        return not envelope.mail_from and self._may_relay(envelope)
+
+    async def _checked(
+        self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
+    ) -> DataOutcome:
+        if not recipients:  # only bounces: nothing for compliance to decide
+            return DataOutcome(decisions=(), deliveries=())
+        return await self._compliance.at_data(envelope, message, recipients)
+
     def _access_denied(self, envelope: EnvelopeInfo) -> SmtpReply:
         log.info(
             "relay access denied for peer %s", envelope.peer, extra={"queue_id": envelope.queue_id}
@@ -192,6 +209,8 @@ class RelayService:
             finding = Finding(rule="relay-denied", action=Action.REJECT, reason="relay denied")
             denied = RecipientDecision(address, Action.REJECT, Stage.RCPT, findings=(finding,))
             return self._access_denied(envelope), denied
+        if self._is_bounce(envelope) and not self._compliance.is_local_mailbox(address):
+            return replies.RECIPIENT_OK, _bounce_decision(address, Stage.RCPT)
         try:
             decision = await self._compliance.at_rcpt(envelope, address)
         except StoreUnavailable as exc:
@@ -213,14 +232,24 @@ class RelayService:
         started = time.perf_counter()
         qid = envelope.queue_id
         recipients = tuple(d.address for d in rcpt_decisions if d.action in _ACCEPTING)
+        bounced: tuple[str, ...] = ()
+        if self._is_bounce(envelope):
+            bounced = tuple(a for a in recipients if not self._compliance.is_local_mailbox(a))
+            recipients = tuple(a for a in recipients if a not in bounced)
         try:
-            outcome = await self._compliance.at_data(envelope, message, recipients)
+            outcome = await self._checked(envelope, message, recipients)
         except StoreUnavailable as exc:
             log.warning("store unavailable at DATA: %s", exc, extra={"queue_id": qid})
             outcome = self._all_tempfail(recipients, "store-unavailable", "data unavailable")
         except Exception:
             log.exception("compliance check failed at DATA", extra={"queue_id": qid})
             outcome = self._all_tempfail(recipients, "internal-error", "compliance check failed")
+        if bounced:
+            outcome = replace(
+                outcome,
+                decisions=(*outcome.decisions, *(_bounce_decision(a, Stage.DATA) for a in bounced)),
+                deliveries=(Delivery(bounced, message), *outcome.deliveries),
+            )
         self._metrics.decision_seconds.observe(time.perf_counter() - started)
 
         refused: dict[str, SmtpReply] = {}

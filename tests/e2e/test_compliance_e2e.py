@@ -162,14 +162,18 @@ async def test_store_lost_between_rcpt_and_data_is_a_temporary_failure(
     full_relay: FullRelayFactory,
 ) -> None:
     relay = await full_relay()
-    await relay.store.upsert_contacts([prospect(PAUL)])  # first contact: a write at DATA
+    # The re-permission message is claimed (a write) at DATA, before forwarding.
+    await relay.store.upsert_contacts(
+        [prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15))]
+    )
+    headers = {"X-Prospect-Targets": "finance", "X-Prospect-Repermission": "yes"}
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.smtp_port, timeout=10)
     await client.connect()
     await client.mail(SENDER)
     assert (await client.rcpt(PAUL)).code == 250
     async with relay.database_down():
         with pytest.raises(aiosmtplib.SMTPDataError) as refused:
-            await client.data(make_message(PAUL, headers={"X-Prospect-Targets": "finance"}))
+            await client.data(make_message(PAUL, headers=headers))
     await client.quit()
 
     assert refused.value.code == 451 and refused.value.message.startswith("4.3.0")

@@ -1,13 +1,14 @@
-"""Delivery semantics under upstream retries: a retry after a 4xx is the same message."""
+"""Delivery semantics: a retry after a 4xx is the same message; bounces are not marketing."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import aiosmtplib
 import pytest
 
 from proxy.model import SourceKind
-from tests.e2e.conftest import FullRelay, FullRelayFactory, mailbox, make_message
+from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, mailbox, make_message
 from tests.e2e.test_unsubscribe_e2e import body_text, parse
 from tests.unit.policy_factory import prospect
 
@@ -52,6 +53,32 @@ async def test_retry_after_upstream_451_still_carries_the_first_contact_notice(
     assert facts.first_message_at is not None
 
 
+async def test_first_contact_record_failing_after_delivery_keeps_the_250(
+    full_relay: FullRelayFactory,
+) -> None:
+    # The copy left with the notice: a store fault afterwards must not make the client send
+    # it again; the next message simply carries the notice once more.
+    relay = await full_relay()
+    await relay.store.upsert_contacts(
+        [prospect(PAUL, source="bought from DataBroker Ltd", source_kind=SourceKind.BROKER)]
+    )
+    message = make_message(PAUL, headers={"X-Prospect-Targets": "finance"})
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.smtp_port, timeout=10)
+    await client.connect()
+    await client.mail(SENDER)
+    assert (await client.rcpt(PAUL)).code == 250  # facts read here, kept for DATA
+    async with relay.database_down():
+        reply = await client.data(message)
+    await client.quit()
+
+    assert reply.code == 250
+    again = await relay.send(PAUL, message)
+    assert again.accepted
+    first, second = mailbox(relay.delivered, PAUL)
+    assert NOTICE in body_text(parse(first), "plain")
+    assert NOTICE in body_text(parse(second), "plain")
+
+
 async def test_retry_after_upstream_451_sends_the_repermission_message(
     full_relay: FullRelayFactory,
 ) -> None:
@@ -69,3 +96,42 @@ async def test_retry_after_upstream_451_sends_the_repermission_message(
     assert retry is not None and retry.startswith("250"), retry  # was: 550 stale-prospect
     assert again.data is not None and again.data.startswith("550 5.7.1 stale-prospect:")
     assert [m.rcpt_tos for m in relay.delivered] == [[PAUL]]
+
+
+BOUNCE_TO = "bounces@client.fr"  # an operational address: refused as a prospecting target
+BOUNCE = (
+    b"From: Mail Delivery System <MAILER-DAEMON@postfix.test>\r\n"
+    b"To: <bounces@client.fr>\r\n"
+    b"Subject: Undelivered Mail Returned to Sender\r\n"
+    b"Auto-Submitted: auto-replied\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=us-ascii\r\n"
+    b"\r\n"
+    b"Your message could not be delivered.\r\n"
+)
+
+
+async def test_null_sender_from_an_allowed_client_is_forwarded_untouched(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
+
+    result = await relay.send(BOUNCE_TO, BOUNCE, sender="")
+
+    assert result.rcpt[BOUNCE_TO].startswith("250"), result.rcpt  # was: operational-address
+    assert result.accepted, result
+    [bounce] = relay.delivered
+    assert bounce.mail_from == "" and bounce.rcpt_tos == [BOUNCE_TO]
+    assert bounce.content.replace(b"\r\n", b"\n").endswith(BOUNCE.replace(b"\r\n", b"\n"))
+    assert b"List-Unsubscribe" not in bounce.content
+
+
+async def test_null_sender_from_outside_allowed_networks_is_still_refused(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
+
+    result = await relay.send(BOUNCE_TO, BOUNCE, sender="", source_address="127.0.0.2")
+
+    assert result.rcpt[BOUNCE_TO].startswith("550 5.7.1"), result.rcpt
+    assert relay.delivered == []

@@ -38,6 +38,7 @@ POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
 SECRET = "postfix-chain-secret-0123456789abcdef"
 SENDER = "ventes@example.com"
+CLIENT_BOUNCES = "bounces@client.fr"  # a return path outside example.com
 WELCOME = "contact@acme-industrie.fr"
 OBJECTED = "direction@acme-industrie.fr"
 WAIT = 30.0
@@ -280,3 +281,21 @@ async def test_suppressed_recipient_bounces_to_the_sender_via_postfix(chain: Cha
     assert "Action: failed" in fields and "Status: 5.7.1" in fields
     assert "Diagnostic-Code: smtp; 550 5.7.1 suppressed" in fields
     assert not [m for m in chain.sink.messages if OBJECTED in m.rcpt_tos]
+
+
+async def test_postfix_bounce_for_another_domain_goes_through_the_relay(chain: Chain) -> None:
+    # The sender's domain is not routed by transport_maps: Postfix sends its bounce for the
+    # suppressed recipient through the relay (MAIL FROM:<>), which forwards it untouched.
+    # `bounces@` is an operational address: judged as prospecting mail it was refused.
+    offer = _offer(OBJECTED)
+    await aiosmtplib.send(
+        offer, sender=CLIENT_BOUNCES, hostname="127.0.0.1", port=chain.postfix.port
+    )
+
+    bounce = await chain.wait_for(lambda m: m.rcpt_tos == [CLIENT_BOUNCES])
+    assert bounce.mail_from == ""
+    report = message_from_bytes(bounce.content, policy=email_policy.default)
+    assert report["Subject"] == "Undelivered Mail Returned to Sender"
+    assert "by relay.test (prospect-relay)" in " ".join(report.get_all("Received", []))
+    assert "List-Unsubscribe" not in report
+    assert "550 5.7.1 suppressed" in _flat(bounce.content.decode(errors="replace"))

@@ -30,13 +30,19 @@ async def _send_once_refused_then_accepted(
     return first.data, retry.data
 
 
-async def test_retry_after_upstream_451_still_carries_the_first_contact_notice(
-    full_relay: FullRelayFactory,
-) -> None:
+async def _relay_with_bought_prospect(full_relay: FullRelayFactory) -> FullRelay:
+    """PAUL's address was bought: his first message carries the GDPR art. 14 notice."""
     relay = await full_relay()
     await relay.store.upsert_contacts(
         [prospect(PAUL, source="bought from DataBroker Ltd", source_kind=SourceKind.BROKER)]
     )
+    return relay
+
+
+async def test_retry_after_upstream_451_still_carries_the_first_contact_notice(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await _relay_with_bought_prospect(full_relay)
     message = make_message(PAUL, headers={"X-Prospect-Targets": "finance"})
 
     first, retry = await _send_once_refused_then_accepted(relay, message)
@@ -58,10 +64,7 @@ async def test_first_contact_record_failing_after_delivery_keeps_the_250(
 ) -> None:
     # The copy left with the notice: a store fault afterwards must not make the client send
     # it again; the next message simply carries the notice once more.
-    relay = await full_relay()
-    await relay.store.upsert_contacts(
-        [prospect(PAUL, source="bought from DataBroker Ltd", source_kind=SourceKind.BROKER)]
-    )
+    relay = await _relay_with_bought_prospect(full_relay)
     message = make_message(PAUL, headers={"X-Prospect-Targets": "finance"})
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.smtp_port, timeout=10)
     await client.connect()

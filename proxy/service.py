@@ -441,6 +441,13 @@ class RelayService:
         )
 
 
+def _final_status(reply: SmtpReply) -> str:
+    """The DSN `Status` for a recipient the relay gave up on (RFC 3464 2.3.4: it agrees with
+    `Action: failed`): a temporary refusal becomes permanent here because nothing retries
+    it; the `Diagnostic-Code` keeps the upstream's own 4xx reply."""
+    return f"5{reply.enhanced[1:]}" if reply.is_temporary else reply.enhanced
+
+
 def build_dsn(
     hostname: str, envelope: EnvelopeInfo, refused: dict[str, SmtpReply], message: bytes
 ) -> bytes:
@@ -466,6 +473,15 @@ def build_dsn(
         "",
         *(f"  <{address}>: {reply}" for address, reply in refused.items()),
         "",
+        *(
+            [
+                "A 4xx reply above was temporary, but this relay keeps no queue and will not",
+                "try again: send the message to those recipients again later.",
+                "",
+            ]
+            if any(reply.is_temporary for reply in refused.values())
+            else []
+        ),
         f"--{boundary}",
         "Content-Type: message/delivery-status",
         "",
@@ -479,7 +495,7 @@ def build_dsn(
             "",
             f"Final-Recipient: {address_type}; {address}",
             "Action: failed",  # the relay keeps no queue: a refused recipient is not retried
-            f"Status: {reply.enhanced}",
+            f"Status: {_final_status(reply)}",
             f"Diagnostic-Code: smtp; {reply}",
         ]
     header_end = message.find(b"\r\n\r\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from datetime import date
 
 import aiosmtplib
@@ -10,11 +12,13 @@ import pytest
 from proxy.model import SourceKind
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, mailbox, make_message
 from tests.e2e.test_unsubscribe_e2e import body_text, parse
-from tests.unit.policy_factory import prospect
+from tests.unit.policy_factory import consented, prospect
 
 pytestmark = pytest.mark.postgres
 
 PAUL = "paul.martin@acme-industrie.fr"
+MARIE = "marie@gmail.com"
+SOPHIE = "sophie@gmail.com"
 NOTICE = "art. 14"
 BUSY = "451 4.3.0 Upstream busy, try again later"
 
@@ -138,3 +142,26 @@ async def test_null_sender_from_outside_allowed_networks_is_still_refused(
 
     assert result.rcpt[BOUNCE_TO].startswith("550 5.7.1"), result.rcpt
     assert relay.delivered == []
+
+
+async def test_temporary_upstream_refusal_in_a_mixed_message_is_reported_as_failed(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await full_relay()
+    await relay.store.upsert_contacts([consented(MARIE), consented(SOPHIE)])
+    relay.upstream.behaviour.rcpt_replies[SOPHIE] = "451 4.2.1 Mailbox busy, try later"
+
+    result = await relay.send([MARIE, SOPHIE], make_message(MARIE))
+
+    assert result.data is not None and result.data.startswith("250"), result
+    [dsn] = mailbox(relay.delivered, SENDER)
+    report = email.message_from_bytes(dsn.content, policy=email.policy.default)
+    status = next(p for p in report.walk() if p.get_content_type() == "message/delivery-status")
+    fields = " ".join(status.as_string().split())  # unfolded
+    # RFC 3464: "failed" (the relay does not retry) agrees with a 5.x.x status; the
+    # diagnostic keeps what the upstream said.
+    assert f"Final-Recipient: rfc822; {SOPHIE}" in fields
+    assert "Action: failed" in fields and "Status: 5.2.1" in fields
+    assert "Diagnostic-Code: smtp; 451 4.2.1 upstream: Mailbox busy" in fields
+    text = report.get_body(preferencelist=("plain",))
+    assert text is not None and "will not" in text.get_content()

@@ -15,8 +15,9 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Protocol
 
@@ -52,6 +53,7 @@ __all__ = [
     "build_relay",
     "build_tls_context",
     "event_loop_factory",
+    "require_current_schema",
 ]
 
 log = logging.getLogger(__name__)
@@ -100,8 +102,11 @@ class RelayApp:
         forwarder: Forwarder | None = None,
         metrics: Metrics | None = None,
         components: Sequence[Component] = (),
+        smtp_socket: socket.socket | None = None,
     ) -> None:
         self.settings = settings
+        # A listening socket inherited from the supervisor (workers > 1), else bind smtp.host.
+        self._smtp_socket = smtp_socket
         self.metrics = metrics or Metrics()
         self.compliance: Compliance = compliance or PassThroughCompliance()
         self.components = list(components)
@@ -165,9 +170,12 @@ class RelayApp:
             )
 
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            factory, host=settings.smtp.host, port=settings.smtp.port, reuse_address=True
-        )
+        if self._smtp_socket is not None:
+            self._server = await loop.create_server(factory, sock=self._smtp_socket)
+        else:
+            self._server = await loop.create_server(
+                factory, host=settings.smtp.host, port=settings.smtp.port, reuse_address=True
+            )
         log.info(
             "SMTP listening on %s:%d, delivering to %s",
             settings.smtp.host,
@@ -199,14 +207,19 @@ class RelayApp:
             await self._forwarder.close()
         self._stopped.set()
 
-    async def serve_forever(self) -> None:
-        """Start, then run until SIGTERM/SIGINT (graceful stop); SIGHUP reloads."""
+    async def serve_forever(self, started: Callable[[], None] | None = None) -> None:
+        """Start, then run until SIGTERM/SIGINT (graceful stop); SIGHUP reloads.
+
+        `started` is called once every listener is up (a worker tells its supervisor).
+        """
         loop = asyncio.get_running_loop()
         stop_requested = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop_requested.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
         await self.start()
+        if started is not None:
+            started()
         try:
             await stop_requested.wait()
             log.info("stopping: draining in-flight transactions")
@@ -302,14 +315,17 @@ class SuppressionGauge:
 class WebComponent:
     """The unsubscribe, health and metrics endpoints, in the relay's event loop."""
 
-    def __init__(self, server: WebServer, host: str, port: int) -> None:
+    def __init__(
+        self, server: WebServer, host: str, port: int, sock: socket.socket | None = None
+    ) -> None:
         self._server = server
         self._host = host
         self._port = port
+        self._sock = sock
         self.port: int | None = None
 
     async def start(self) -> None:
-        self.port = await self._server.start(self._host, self._port)
+        self.port = await self._server.start(self._host, self._port, sock=self._sock)
         log.info("web listening on %s:%d", self._host, self.port)
 
     async def stop(self) -> None:
@@ -341,13 +357,8 @@ def _delivery_check(settings: Settings) -> Callable[[], Awaitable[None]]:
     return outbox_writable
 
 
-async def build_relay(
-    settings: Settings,
-    *,
-    metrics: Metrics | None = None,
-    today: Callable[[], date] | None = None,
-) -> RelayApp:
-    """The production relay: store, policy, compliance, web, SMTP. Raises ConfigError."""
+async def require_current_schema(settings: Settings) -> None:
+    """Refuse to serve on a database whose schema is behind this version (ConfigError)."""
     status = await schema_status(settings.database)
     if not status.is_current:
         raise ConfigError(
@@ -360,6 +371,21 @@ async def build_relay(
                 )
             ]
         )
+
+
+async def build_relay(
+    settings: Settings,
+    *,
+    metrics: Metrics | None = None,
+    today: Callable[[], date] | None = None,
+    listeners: Mapping[str, socket.socket] | None = None,
+) -> RelayApp:
+    """The production relay: store, policy, compliance, web, SMTP. Raises ConfigError.
+
+    `listeners`: sockets already bound by the supervisor, by name ("smtp", "web").
+    """
+    await require_current_schema(settings)
+    listeners = listeners or {}
     metrics = metrics or Metrics()
     hash_key = load_or_create_secret(settings.security)
     policy = PolicyHolder(settings.policy.file)
@@ -411,9 +437,20 @@ async def build_relay(
             trusted_proxies=settings.web.trusted_proxies,
         )
         components.append(
-            WebComponent(WebServer(build_web_app(deps)), settings.web.host, settings.web.port)
+            WebComponent(
+                WebServer(build_web_app(deps)),
+                settings.web.host,
+                settings.web.port,
+                sock=listeners.get("web"),
+            )
         )
-    app = RelayApp(settings, compliance=compliance, metrics=metrics, components=components)
+    app = RelayApp(
+        settings,
+        compliance=compliance,
+        metrics=metrics,
+        components=components,
+        smtp_socket=listeners.get("smtp"),
+    )
 
     async def reload_policy() -> None:
         ok = policy.reload()

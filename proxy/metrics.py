@@ -3,13 +3,24 @@
 The registry is per instance (injectable), not the global default, so tests and several
 relays in one process never share counters. Label values are small closed sets: actions,
 rule IDs, reply classes and error kinds, never addresses.
+
+Under several workers (proxy/supervisor.py) each process writes its values into the directory
+named by PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, chosen when the
+library is imported) and `render` adds up every process's files: /metrics answered by any
+worker counts all of them. Gauges say how: open sessions add up over live workers, the
+suppression-list size (the same COUNT in each) is the live maximum.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+__all__ = ["CONTENT_TYPE", "MULTIPROCESS_DIR_ENV", "Metrics"]
+
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -61,15 +72,26 @@ class Metrics:
             "prospect_relay_policy_reloads_total", "Policy reloads", ["result"], registry=r
         )
         self.suppression_entries = Gauge(
-            "prospect_relay_suppression_entries", "Entries in the suppression list", registry=r
+            "prospect_relay_suppression_entries",
+            "Entries in the suppression list",
+            registry=r,
+            multiprocess_mode="livemax",
         )
         self.unsubscribes_total = Counter(
             "prospect_relay_unsubscribes_total", "Unsubscribes by origin", ["origin"], registry=r
         )
         self.smtp_sessions_open = Gauge(
-            "prospect_relay_smtp_sessions_open", "Open SMTP client sessions", registry=r
+            "prospect_relay_smtp_sessions_open",
+            "Open SMTP client sessions",
+            registry=r,
+            multiprocess_mode="livesum",
         )
 
     def render(self) -> bytes:
         """The text exposition format for GET /metrics."""
-        return generate_latest(self.registry)
+        directory = os.environ.get(MULTIPROCESS_DIR_ENV)
+        if directory is None:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, path=directory)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)

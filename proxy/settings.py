@@ -8,9 +8,10 @@ and the dotted key, so an operator can fix a typo without reading a traceback.
 from __future__ import annotations
 
 import ipaddress
+import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -193,6 +194,17 @@ class DkimSettings(_Section):
 
 class RuntimeSettings(_Section):
     event_loop: EventLoop = EventLoop.AUTO
+    # Worker processes sharing the SMTP and web listeners (proxy/supervisor.py); "auto" is
+    # one per CPU this process may run on. 1 runs everything in this one process.
+    workers: int | Literal["auto"] = Field(1, ge=1, le=64)
+
+    def worker_count(self) -> int:
+        """`workers` as a number: "auto" becomes the CPUs available to this process."""
+        if self.workers != "auto":
+            return self.workers
+        if hasattr(os, "sched_getaffinity"):  # Linux: honours taskset and cgroup cpusets
+            return max(1, len(os.sched_getaffinity(0)))
+        return os.cpu_count() or 1
 
 
 class AuditSettings(_Section):

@@ -5,22 +5,40 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from proxy.app import build_authenticator, build_relay, build_tls_context, event_loop_factory
+from proxy.app import (
+    build_authenticator,
+    build_relay,
+    build_tls_context,
+    event_loop_factory,
+    require_current_schema,
+)
 from proxy.audit import configure_logging
 from proxy.cli.common import config_option
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.mime.dkim import DkimSigner
 from proxy.policy.model import load_policy
+from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings, load_settings
 from proxy.smtp.auth import PasswordHash, hash_password
+from proxy.supervisor import (
+    Supervisor,
+    bind_listeners,
+    inherited_listeners,
+    listener_addresses,
+    notify_ready,
+    worker_command,
+)
 
 __all__ = ["COMMANDS", "check_settings", "render_settings"]
+
+log = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
@@ -98,16 +116,37 @@ def _fail(problems: list[ConfigProblem]) -> None:
     raise SystemExit(2)
 
 
-async def _serve(settings: Settings) -> int:
-    app = await build_relay(settings)
-    await app.serve_forever()
+async def _serve(
+    settings: Settings, listeners: dict[str, socket.socket], ready_fd: int | None
+) -> int:
+    app = await build_relay(settings, listeners=listeners)
+    await app.serve_forever(None if ready_fd is None else lambda: notify_ready(ready_fd))
     return 0
+
+
+async def _supervise(settings: Settings, config_file: Path | None, workers: int) -> int:
+    await require_current_schema(settings)  # one clear refusal, not one per worker
+    load_or_create_secret(settings.security)  # created once, before the workers read it
+    listeners = bind_listeners(listener_addresses(settings))
+    log.info(
+        "supervisor: starting %d workers on SMTP %s:%d",
+        workers,
+        settings.smtp.host,
+        listeners["smtp"].getsockname()[1],
+    )
+    return await Supervisor(workers, worker_command(config_file), listeners).run()
 
 
 @click.command("serve")
 @config_option
-def serve(config_file: Path | None) -> None:
-    """Start the SMTP relay (and its web endpoints) until SIGTERM/SIGINT; SIGHUP reloads."""
+@click.option("--listen-fds", hidden=True, help="Worker of a supervisor: name=fd,... to serve.")
+@click.option("--ready-fd", type=int, hidden=True, help="Worker: written once listening.")
+def serve(config_file: Path | None, listen_fds: str | None, ready_fd: int | None) -> None:
+    """Start the SMTP relay (and its web endpoints) until SIGTERM/SIGINT; SIGHUP reloads.
+
+    With `[runtime] workers` above 1 this process supervises that many worker processes
+    sharing the listeners (proxy/supervisor.py).
+    """
     settings, problems = _load(config_file)
     if problems or settings is None:
         _fail(problems)
@@ -115,8 +154,14 @@ def serve(config_file: Path | None) -> None:
     logs = configure_logging(settings.log)
     try:
         build_authenticator(settings)
-        with asyncio.Runner(loop_factory=event_loop_factory(settings.runtime.event_loop)) as run:
-            code = run.run(_serve(settings))
+        workers = settings.runtime.worker_count()
+        if listen_fds is None and workers > 1:
+            code = asyncio.run(_supervise(settings, config_file, workers))
+        else:
+            listeners = inherited_listeners(listen_fds or "")
+            loop_factory = event_loop_factory(settings.runtime.event_loop)
+            with asyncio.Runner(loop_factory=loop_factory) as run:
+                code = run.run(_serve(settings, listeners, ready_fd))
     except ConfigError as exc:
         _fail(exc.problems)
         return

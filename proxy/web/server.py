@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -67,12 +68,17 @@ class WebServer:
         self._runner = web.AppRunner(
             app, access_log=None, shutdown_timeout=shutdown_timeout, handle_signals=False
         )
-        self._site: web.TCPSite | None = None
+        self._site: web.BaseSite | None = None
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen on host:port (0 picks a free port) and return the bound port."""
+    async def start(self, host: str, port: int, sock: socket.socket | None = None) -> int:
+        """Listen on host:port (0 picks a free port), or on `sock` already bound by the
+        supervisor (several workers), and return the bound port."""
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        site: web.BaseSite
+        if sock is not None:
+            site = web.SockSite(self._runner, sock)
+        else:
+            site = web.TCPSite(self._runner, host, port, reuse_address=True)
         try:
             await site.start()
         except OSError:

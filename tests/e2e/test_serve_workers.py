@@ -1,0 +1,147 @@
+"""`serve` with `[runtime] workers = 2` as real processes: a supervisor and two workers
+sharing the SMTP and web listeners; reload, restart, metrics across workers, drain."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_serve_process import MESSAGE, _cli, _config, _wait_for_log
+
+
+def _wait_for_count(log: Path, pattern: str, count: int, timeout: float = 30.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    found: list[str] = []
+    while time.monotonic() < deadline:
+        found = re.findall(pattern, log.read_text()) if log.exists() else []
+        if len(found) >= count:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"{pattern!r} logged {len(found)} times, wanted {count}")
+
+
+def _metric(web_port: int, sample: str) -> float:
+    """One sample of /metrics, e.g. 'prospect_relay_messages_total{action="rewrite"}'."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    for line in text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name == sample:
+            return float(value)
+    return 0.0
+
+
+def _send(port: int) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+        assert client.sendmail("news@example.com", ["info@acme-industrie.fr"], MESSAGE) == {}
+
+
+def _reply(conn: socket.socket) -> bytes:
+    data = b""
+    while not re.search(rb"(^|\r\n)\d{3} [^\r\n]*\r\n$", data):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def workers_config(tmp_path: Path) -> Path:
+    config = _config(tmp_path)
+    config.write_text(config.read_text() + "\n[runtime]\nworkers = 2\n")
+    assert _cli("db", "upgrade", "--config", str(config)).returncode == 0
+    return config
+
+
+def _start(config: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "proxy", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PROSPECT_RELAY_")},
+    )
+
+
+def test_two_workers_share_the_port_reload_restart_count_and_drain(
+    workers_config: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "relay.log"
+    relay = _start(workers_config)
+    try:
+        pids = [
+            int(p)
+            for p in _wait_for_log(log, r"2 workers serving \(pids \[(\d+), (\d+)\]").groups()
+        ]
+        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
+        web_port = int(_wait_for_log(log, r"web listener on 127\.0\.0\.1:(\d+)").group(1))
+        # Both workers serve the same SMTP and web ports the supervisor bound.
+        assert len(set(re.findall(r"SMTP listening on 127\.0\.0\.1:(\d+)", log.read_text()))) == 1
+        assert len(set(re.findall(r"web listener on 127\.0\.0\.1:(\d+)", log.read_text()))) == 1
+
+        for _ in range(6):
+            _send(smtp_port)
+        # Whichever worker answers /metrics counts the messages of both.
+        for _ in range(4):
+            assert _metric(web_port, 'prospect_relay_messages_total{action="rewrite"}') == 6
+
+        # SIGHUP to the supervisor reaches every worker: two reloads, counted across workers.
+        relay.send_signal(signal.SIGHUP)
+        _wait_for_count(log, r"policy reloaded from", 2)
+        for _ in range(4):
+            assert _metric(web_port, 'prospect_relay_policy_reloads_total{result="ok"}') == 2
+
+        # A killed worker is replaced; the port keeps serving and its counts are kept.
+        os.kill(pids[0], signal.SIGKILL)
+        _wait_for_log(log, rf"worker pid {pids[0]} exited with -9; starting another")
+        _wait_for_count(log, r"SMTP listening on 127\.0\.0\.1:", 3)
+        _send(smtp_port)
+        assert _metric(web_port, 'prospect_relay_messages_total{action="rewrite"}') == 7
+        relay.send_signal(signal.SIGHUP)  # reaches the new worker too
+        _wait_for_count(log, r"policy reloaded from", 4)
+
+        # SIGTERM drains: a message in the middle of DATA is still accepted, then exit 0.
+        with socket.create_connection(("127.0.0.1", smtp_port), timeout=30) as conn:
+            assert _reply(conn).startswith(b"220")
+            for command in (
+                b"EHLO client.example\r\n",
+                b"MAIL FROM:<news@example.com>\r\n",
+                b"RCPT TO:<info@acme-industrie.fr>\r\n",
+            ):
+                conn.sendall(command)
+                assert _reply(conn).startswith(b"250"), command
+            conn.sendall(b"DATA\r\n")
+            assert _reply(conn).startswith(b"354")
+            head, _, body = MESSAGE.partition("\r\n\r\n")
+            conn.sendall(head.encode() + b"\r\n\r\n")
+            relay.send_signal(signal.SIGTERM)
+            _wait_for_count(log, r"stopping: draining in-flight transactions", 2)
+            conn.sendall(body.encode() + b".\r\n")
+            assert _reply(conn).startswith(b"250")
+        assert relay.wait(timeout=60) == 0
+    finally:
+        if relay.poll() is None:
+            relay.kill()
+            relay.wait()
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == 8
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", smtp_port), timeout=5)
+
+
+def test_workers_refuse_a_database_that_is_not_migrated_once(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    config.write_text(config.read_text() + "\n[runtime]\nworkers = 2\n")
+    result = _cli("serve", "--config", str(config))
+    assert result.returncode == 2
+    assert result.stderr.count("run `prospect-relay db upgrade`") == 1
+    assert "Traceback" not in result.stderr

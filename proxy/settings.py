@@ -11,9 +11,17 @@ import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -192,11 +200,22 @@ class DkimSettings(_Section):
     )
 
 
+def _worker_count(value: object) -> int | Literal["auto"]:
+    """1..64 or "auto" (from TOML as a number, from the environment as a string)."""
+    if value == "auto":
+        return "auto"
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 64:
+        return value
+    raise ValueError('must be a number of processes from 1 to 64, or "auto"')
+
+
 class RuntimeSettings(_Section):
     event_loop: EventLoop = EventLoop.AUTO
     # Worker processes sharing the SMTP and web listeners (proxy/supervisor.py); "auto" is
     # one per CPU this process may run on. 1 runs everything in this one process.
-    workers: int | Literal["auto"] = Field(1, ge=1, le=64)
+    workers: Annotated[int | Literal["auto"], PlainValidator(_worker_count)] = 1
 
     def worker_count(self) -> int:
         """`workers` as a number: "auto" becomes the CPUs available to this process."""

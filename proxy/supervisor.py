@@ -127,12 +127,12 @@ class Supervisor:
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
 
     async def _supervise(self) -> int:
-        for slot in range(self._count):
-            failed = await self._start(slot)
-            if failed is not None:  # a configuration problem: restarting would not help
-                log.error("a worker could not start (exit code %s); stopping", failed)
-                await self._stop_all()
-                return failed if failed > 0 else 1
+        started = await asyncio.gather(*(self._start(slot) for slot in range(self._count)))
+        failed = next((code for code in started if code is not None), None)
+        if failed is not None:  # a configuration problem: restarting would not help
+            log.error("a worker could not start (exit code %s); stopping", failed)
+            await self._stop_all()
+            return failed if failed > 0 else 1
         pids = sorted(process.pid for process in self._workers.values())
         log.info("%d workers serving (pids %s)", self._count, pids)
         slots = [asyncio.create_task(self._keep(slot)) for slot in range(self._count)]

@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.test_serve_process import MESSAGE, _cli, _config, _wait_for_log
 
 
-def _wait_for_count(log: Path, pattern: str, count: int, timeout: float = 30.0) -> list[str]:
+def _wait_for_count(log: Path, pattern: str, count: int, timeout: float = 90.0) -> list[str]:
     deadline = time.monotonic() + timeout
     found: list[str] = []
     while time.monotonic() < deadline:
@@ -81,7 +81,9 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
     try:
         pids = [
             int(p)
-            for p in _wait_for_log(log, r"2 workers serving \(pids \[(\d+), (\d+)\]").groups()
+            for p in _wait_for_log(
+                log, r"2 workers serving \(pids \[(\d+), (\d+)\]", timeout=90
+            ).groups()
         ]
         smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
         web_port = int(_wait_for_log(log, r"web listener on 127\.0\.0\.1:(\d+)").group(1))
@@ -103,7 +105,7 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
 
         # A killed worker is replaced; the port keeps serving and its counts are kept.
         os.kill(pids[0], signal.SIGKILL)
-        _wait_for_log(log, rf"worker pid {pids[0]} exited with -9; starting another")
+        _wait_for_log(log, rf"worker pid {pids[0]} exited with -9; starting another", 90)
         _wait_for_count(log, r"SMTP listening on 127\.0\.0\.1:", 3)
         _send(smtp_port)
         assert _metric(web_port, 'prospect_relay_messages_total{action="rewrite"}') == 7

@@ -65,3 +65,18 @@ def test_hash_password_command_output_verifies() -> None:
     assert verify_password("s3cret", encoded)
     assert not verify_password("other", encoded)
     assert verify_password("x", hash_password("x", n=2**10))
+
+
+def test_runtime_workers_is_a_count_or_auto(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text('[runtime]\nworkers = "auto"\n')
+    assert load_settings(config).runtime.worker_count() == len(os.sched_getaffinity(0))
+    config.write_text("[runtime]\nworkers = 3\n")
+    assert load_settings(config).runtime.worker_count() == 3
+    assert load_settings(None).runtime.worker_count() == 1  # one process unless asked
+    for bad in ("0", '"many"', "65"):
+        config.write_text(f"[runtime]\nworkers = {bad}\n")
+        result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+        assert result.exit_code == 2, bad
+        assert f"error: {config}: runtime.workers" in result.output
+        assert "Traceback" not in result.output

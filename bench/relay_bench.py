@@ -1,50 +1,421 @@
-"""Throughput of prospect-relay against a bare aiosmtpd->aiosmtplib relay, in one run.
+"""prospect-relay against a bare Python relay and Postfix as a relay, side by side in one run.
 
-Processes: an aiosmtpd discard sink, the relays under test (the bare baseline; prospect-relay
-with compliance off ("core"); prospect-relay with the full policy ("full": register lookups,
-engine, per-recipient footer rewriting, List-Unsubscribe, audit records, decision log), all
-forwarding to the sink over pooled connections) and this process as the load generator
-(C concurrent aiosmtplib clients, each on one connection). Prints messages/s for each relay,
-the ratios to the baseline, and the p99 latency per message of the baseline and of the full
-relay. Compare ratios from the same run only.
+Every target forwards to the same Postfix `smtp-sink`; the load is Postfix's `smtp-source`
+(a new connection per message, HELO, one recipient) sending a real MIME message of about
+4 KB (multipart/alternative, quoted-printable text and HTML) or 100 KB (the same plus a base64
+PDF). A message counts when the sink has it. Targets:
 
-    python bench/relay_bench.py --messages 1000 --concurrency 1,10,50 --sizes 4096,102400
+- bare: aiosmtpd -> aiosmtplib, pooled upstream connections, uvloop: a relay doing no
+  compliance work at all (the shape of ours);
+- core-1, core-N: prospect-relay with compliance off (`RelayApp` without a decision step),
+  one worker and N workers (`[runtime] workers = auto`: one per CPU);
+- full-1, full-N: `prospect-relay serve` with the shipped policy, a migrated SQLite register,
+  footer rewriting, List-Unsubscribe, audit records and the decision log;
+- postfix: a private Postfix instance (like tests/e2e/test_postfix_chain.py) with
+  `relayhost` = the sink and `in_flow_delay = 0`. Needs root; skipped otherwise.
+
+Per size and number of sessions it prints messages/s, the ratios the issue asks for (full vs
+bare, full vs Postfix) and CPU milliseconds per message (the whole process tree of the
+target: supervisor, workers, Postfix's daemons). Then, per size, latency p50/p99 of an
+open-loop load at half full-1's highest rate (the same rate for every target), and the p99
+full-1 adds over bare. Absolute figures drift between runs on a shared machine; compare
+ratios from the same run. Everything binds 127.0.0.1; every loop is bounded.
+
+    python bench/relay_bench.py --messages 600 --sessions 1,10,50 --sizes 4096,102400
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing as mp
+import contextlib
 import os
+import random
+import re
+import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from multiprocessing.connection import Connection
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from aiosmtpd.smtp import SMTP
 
+REPO = Path(__file__).resolve().parents[1]
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+POSTFIX = "/usr/sbin/postfix"
 POOL_SIZE = 4
+SENDER = "news@example.com"
 # A French company's generic address: lawful without consent (RULES.md S12), so the full
 # policy takes its most expensive path: lookups, engine, footer rewrite, audit record.
 RECIPIENT = "contact@acme-industrie.fr"
+START_TIMEOUT = 60.0
 
 
-class _Discard:
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        return "250 OK"
-
-
-async def _serve_sink(conn: Connection) -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(_Discard(), hostname="sink.bench", data_size_limit=None), "127.0.0.1", 0
+def make_message(size: int) -> bytes:
+    """A real campaign message of about `size` bytes: multipart/alternative (quoted-printable
+    text and HTML, French accents) and, when there is room, a base64 PDF attachment."""
+    paragraph = (
+        "Découvrez nos presses hydrauliques de décembre : 15 % de remise jusqu'au 31/12, "
+        "livraison offerte en France métropolitaine. Répondez à ce message pour un devis.\n"
     )
-    conn.send(server.sockets[0].getsockname()[1])
-    await loop.run_in_executor(None, conn.recv)  # until told to stop
+
+    def build(paragraphs: int, attachment: int) -> bytes:
+        message = EmailMessage(policy=SMTP_POLICY)
+        message["From"] = f"Acme Ventes <{SENDER}>"
+        message["To"] = f"<{RECIPIENT}>"
+        message["Subject"] = "Nouveautés de décembre"
+        message["Date"] = "Tue, 01 Dec 2026 09:00:00 +0000"
+        message["Message-ID"] = "<bench.0001@example.com>"
+        message["X-Prospect-Source"] = "salon Industrie Lyon 2025"
+        text = "Bonjour,\n\n" + paragraph * paragraphs
+        html = (
+            "<html><body><p>Bonjour,</p>"
+            + "".join(f"<p>{paragraph.strip()}</p>" for _ in range(paragraphs))
+            + "</body></html>"
+        )
+        message.set_content(text, cte="quoted-printable")
+        message.add_alternative(html, subtype="html", cte="quoted-printable")
+        if attachment:
+            blob = random.Random(size).randbytes(attachment)
+            message.add_attachment(
+                blob, maintype="application", subtype="pdf", filename="catalogue.pdf"
+            )
+        return message.as_bytes()
+
+    if size < 16384:
+        one, two = len(build(1, 0)), len(build(2, 0))
+        return build(max(1, 1 + (size - one) // (two - one)), 0)
+    text_only = len(build(8, 0))
+    return build(8, max(0, (size - text_only) * 3 // 4 - 300))
+
+
+# ---------------------------------------------------------------- processes under test
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of `pid` and every descendant, live or reaped (cutime/cstime)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = sum(int(v) for v in fields[11:15]) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(child for child, parent in parents.items() if parent == current)
+    return total
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    cpu_root: int = 0
+    rates: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    cpu: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    latency: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _wait_for_banner(port: int, process: subprocess.Popen[bytes] | None) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process on port {port} exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1) as s:
+            if s.recv(3) == b"220":
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def _wait_for_log(path: Path, pattern: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if path.exists() and re.search(pattern, path.read_text()):
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{pattern!r} not in {path}")
+
+
+def start_python_target(name: str, kind: str, workers: int, sink_port: int, work: Path) -> Target:
+    """bare or core: this script in --serve mode (core with N workers under the supervisor)."""
+    target = Target(name, _free_port())
+    target.process = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--serve",
+            kind,
+            "--workers",
+            str(workers),
+            "--port",
+            str(target.port),
+            "--upstream-port",
+            str(sink_port),
+            "--workdir",
+            str(work / name),
+        ],
+        cwd=REPO,
+    )
+    target.cpu_root = target.process.pid
+    _wait_for_banner(target.port, target.process)
+    if workers > 1:
+        _wait_for_log(work / name / "relay.log", r"\d+ workers serving")
+    return target
+
+
+def start_full(name: str, workers: str, sink_port: int, work: Path) -> Target:
+    """`prospect-relay serve` itself, the full policy, on a migrated SQLite register."""
+    target = Target(name, _free_port())
+    home = work / name
+    home.mkdir(parents=True)
+    config = home / "relay.toml"
+    config.write_text(
+        f"""
+[smtp]
+host = "127.0.0.1"
+port = {target.port}
+hostname = "relay.bench"
+max_connections = 500
+[upstream]
+host = "127.0.0.1"
+port = {sink_port}
+pool_size = {POOL_SIZE}
+[database]
+url = "sqlite+aiosqlite:///{home / "register.db"}"
+[web]
+port = 0
+[security]
+secret_file = "{home / "secret.key"}"
+[policy]
+file = "{REPO / "config" / "policy.toml"}"
+[log]
+format = "json"
+file = "{home / "relay.log"}"
+[runtime]
+workers = {workers if workers == "auto" else int(workers)}
+""".replace("workers = auto", 'workers = "auto"')
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROSPECT_RELAY_")}
+    cli = [sys.executable, "-m", "proxy"]
+    subprocess.run([*cli, "db", "upgrade", "--config", str(config)], check=True, env=env, cwd=REPO)
+    target.process = subprocess.Popen([*cli, "serve", "--config", str(config)], env=env, cwd=REPO)
+    target.cpu_root = target.process.pid
+    _wait_for_banner(target.port, target.process)
+    if workers != "1":
+        _wait_for_log(home / "relay.log", r"\d+ workers serving")
+    return target
+
+
+POSTFIX_MASTER_CF = """\
+127.0.0.1:{port} inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n -  0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -  - trivial-rewrite
+bounce    unix  - - n -  0 bounce
+defer     unix  - - n -  0 bounce
+trace     unix  - - n -  0 bounce
+verify    unix  - - n -  1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -  - proxymap
+smtp      unix  - - n -  - smtp
+relay     unix  - - n -  - smtp
+error     unix  - - n -  - error
+retry     unix  - - n -  - error
+discard   unix  - - n -  - discard
+anvil     unix  - - n -  1 anvil
+scache    unix  - - n -  1 scache
+postlog   unix-dgram n - n - 1 postlogd
+"""
+
+POSTFIX_MAIN_CF = """\
+compatibility_level = 3.6
+myhostname = postfix.bench
+mydomain = postfix.bench
+queue_directory = {root}/queue
+data_directory = {root}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:{sink_port}
+maillog_file = {root}/maillog
+maillog_file_prefixes = {root}
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+alias_maps =
+alias_database =
+in_flow_delay = 0
+"""
+
+
+def start_postfix(sink_port: int) -> tuple[Target, Path] | None:
+    if os.geteuid() != 0 or not Path(POSTFIX).exists():
+        print("postfix: skipped (needs root and Debian's postfix package)")
+        return None
+    root = Path(tempfile.mkdtemp(prefix="prospect-relay-bench-postfix-"))
+    root.chmod(0o755)
+    target = Target("postfix", _free_port())
+    conf = root / "conf"
+    conf.mkdir()
+    (root / "queue").mkdir()
+    (root / "data").mkdir()
+    shutil.chown(root / "data", user="postfix")
+    (conf / "main.cf").write_text(POSTFIX_MAIN_CF.format(root=root, sink_port=sink_port))
+    (conf / "master.cf").write_text(POSTFIX_MASTER_CF.format(port=target.port))
+    for command in ("check", "start"):
+        subprocess.run([POSTFIX, "-c", str(conf), command], check=True, capture_output=True)
+    pid_file = root / "queue" / "pid" / "master.pid"
+    _wait_for_banner(target.port, None)
+    target.cpu_root = int(pid_file.read_text().split()[0])
+    return target, root
+
+
+def stop_postfix(root: Path) -> None:
+    subprocess.run([POSTFIX, "-c", str(root / "conf"), "stop"], capture_output=True)
+    time.sleep(1)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+class Sink:
+    """One `smtp-sink` for every target; its running counter (-c) says how many arrived."""
+
+    def __init__(self, work: Path) -> None:
+        self.port = _free_port()
+        self._out = work / "sink.out"
+        self._handle = self._out.open("wb")
+        self.process = subprocess.Popen(
+            [SMTP_SINK, "-c", "-u", "nobody", f"127.0.0.1:{self.port}", "1000"],
+            stdout=self._handle,
+            stderr=subprocess.STDOUT,
+        )
+        _wait_for_banner(self.port, self.process)
+
+    def count(self) -> int:
+        with self._out.open("rb") as handle:
+            handle.seek(max(0, self._out.stat().st_size - 200))
+            found = re.findall(rb"mesg=(\d+)", handle.read())
+        return int(found[-1]) if found else 0
+
+    def wait_for(self, total: int, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count() < total:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the sink has {self.count()} messages, expected {total}")
+            time.sleep(0.005)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+        self._handle.close()
+
+
+# ---------------------------------------------------------------- load
+
+
+def throughput(
+    target: Target, sink: Sink, message_file: Path, sessions: int, messages: int
+) -> tuple[float, float]:
+    """smtp-source against `target`: (messages/s until the sink has them all, CPU ms/msg)."""
+    before = sink.count()
+    cpu_before = tree_cpu(target.cpu_root)
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            SMTP_SOURCE,
+            "-s",
+            str(sessions),
+            "-m",
+            str(messages),
+            "-F",
+            str(message_file),
+            "-f",
+            SENDER,
+            "-t",
+            RECIPIENT,
+            "-M",
+            "load.bench",
+            f"127.0.0.1:{target.port}",
+        ],
+        check=True,
+        timeout=600,
+    )
+    sink.wait_for(before + messages)
+    elapsed = time.perf_counter() - started
+    cpu = tree_cpu(target.cpu_root) - cpu_before
+    return messages / elapsed, cpu / messages * 1000
+
+
+async def _open_loop(port: int, message: bytes, rate: float, count: int) -> list[float]:
+    """`count` messages at `rate`/s on new connections, whatever the answers' pace."""
+    latencies: list[float] = []
+
+    async def one() -> None:
+        started = time.perf_counter()
+        client = aiosmtplib.SMTP(
+            hostname="127.0.0.1", port=port, local_hostname="probe.bench", start_tls=False
+        )
+        await client.connect()
+        await client.sendmail(SENDER, [RECIPIENT], message)
+        latencies.append(time.perf_counter() - started)
+        await client.quit()
+
+    tasks = []
+    began = time.perf_counter()
+    for n in range(count):
+        delay = began + n / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one()))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def latency(target: Target, message: bytes, rate: float, count: int) -> tuple[float, float]:
+    values = asyncio.run(_open_loop(target.port, message, rate, count))
+    cuts = statistics.quantiles(values, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+# ---------------------------------------------------------------- targets' own processes
 
 
 class _BareRelay:
@@ -77,177 +448,201 @@ class _BareRelay:
         return "250 OK"
 
 
-async def _serve_bare(sink_port: int, conn: Connection) -> None:
+async def _serve_bare(port: int, upstream_port: int) -> None:
+    from aiosmtpd.smtp import SMTP
+
     loop = asyncio.get_running_loop()
-    handler = _BareRelay(sink_port)
-    server = await loop.create_server(lambda: SMTP(handler, hostname="bare.bench"), "127.0.0.1", 0)
-    conn.send(server.sockets[0].getsockname()[1])
-    await loop.run_in_executor(None, conn.recv)
+    handler = _BareRelay(upstream_port)
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="bare.bench"), "127.0.0.1", port
+    )
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    server.close()
 
 
-async def _serve_prospect(sink_port: int, conn: Connection, workdir: str) -> None:
+async def _serve_core(args: argparse.Namespace) -> int:
+    """prospect-relay with compliance off: one worker, or the supervisor of N."""
     from proxy.app import RelayApp
     from proxy.audit import configure_logging
     from proxy.settings import Settings
+    from proxy.supervisor import Supervisor, bind_listeners, inherited_listeners, notify_ready
 
+    work = Path(args.workdir)
     settings = Settings(
-        smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench"},  # type: ignore[arg-type]
-        upstream={"host": "127.0.0.1", "port": sink_port, "pool_size": POOL_SIZE},  # type: ignore[arg-type]
-        security={"secret_file": os.path.join(workdir, "secret.key")},  # type: ignore[arg-type]
-        log={"format": "json", "file": os.path.join(workdir, "relay.log")},  # type: ignore[arg-type]
+        smtp={"host": "127.0.0.1", "port": args.port, "hostname": "relay.bench"},  # type: ignore[arg-type]
+        upstream={"host": "127.0.0.1", "port": args.upstream_port, "pool_size": POOL_SIZE},  # type: ignore[arg-type]
+        security={"secret_file": str(work / "secret.key")},  # type: ignore[arg-type]
+        log={"format": "json", "file": str(work / "relay.log")},  # type: ignore[arg-type]
     )
     configure_logging(settings.log)  # the decision log is written, as in production
-    app = RelayApp(settings)
-    await app.start()
-    conn.send(app.smtp_port)
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    await app.stop(grace=5)
+    if args.listen_fds is None and args.workers > 1:
+        command = [sys.executable, __file__, "--serve", "core", "--workers", "1"]
+        command += ["--port", str(args.port), "--upstream-port", str(args.upstream_port)]
+        command += ["--workdir", str(work)]
+        listeners = bind_listeners({"smtp": ("127.0.0.1", args.port)})
+        return await Supervisor(args.workers, command, listeners).run()
+    listeners = inherited_listeners(args.listen_fds or "")
+    app = RelayApp(settings, smtp_socket=listeners.get("smtp"))
+    ready_fd = args.ready_fd
+    await app.serve_forever(None if ready_fd is None else lambda: notify_ready(ready_fd))
+    return 0
 
 
-async def _serve_full(sink_port: int, conn: Connection, workdir: str) -> None:
-    from proxy.app import build_relay
-    from proxy.audit import configure_logging
-    from proxy.settings import Settings
-    from proxy.store.migrate import upgrade
+def serve(args: argparse.Namespace) -> int:
+    from proxy.app import event_loop_factory
+    from proxy.settings import EventLoop
 
-    policy = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "config", "policy.toml")
-    settings = Settings(
-        smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench"},  # type: ignore[arg-type]
-        upstream={"host": "127.0.0.1", "port": sink_port, "pool_size": POOL_SIZE},  # type: ignore[arg-type]
-        security={"secret_file": os.path.join(workdir, "secret.key")},  # type: ignore[arg-type]
-        log={"format": "json", "file": os.path.join(workdir, "full.log")},  # type: ignore[arg-type]
-        database={"url": f"sqlite+aiosqlite:///{workdir}/bench.db"},  # type: ignore[arg-type]
-        policy={"file": policy},  # type: ignore[arg-type]
-        web={"port": 0},  # type: ignore[arg-type]
-    )
-    configure_logging(settings.log)
-    await upgrade(settings.database)
-    app = await build_relay(settings)
-    await app.start()
-    conn.send(app.smtp_port)
-    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-    await app.stop(grace=5)
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    with asyncio.Runner(loop_factory=event_loop_factory(EventLoop.AUTO)) as runner:
+        if args.serve == "bare":
+            runner.run(_serve_bare(args.port, args.upstream_port))
+            return 0
+        return runner.run(_serve_core(args))
 
 
-def _process_main(kind: str, sink_port: int, conn: Connection, workdir: str, loop: str) -> None:
-    if kind == "sink":
-        asyncio.run(_serve_sink(conn))
-    elif kind == "bare":
-        asyncio.run(_serve_bare(sink_port, conn))
-    else:  # prospect-relay on the loop `serve` would pick (runtime.event_loop)
-        from proxy.app import event_loop_factory
-        from proxy.settings import EventLoop
-
-        serve = _serve_full if kind == "full" else _serve_prospect
-        with asyncio.Runner(loop_factory=event_loop_factory(EventLoop(loop))) as runner:
-            runner.run(serve(sink_port, conn, workdir))
+# ---------------------------------------------------------------- the run
 
 
-def _start(
-    kind: str, sink_port: int, workdir: str, loop: str = "auto"
-) -> tuple[mp.Process, Connection, int]:
-    parent, child = mp.Pipe()
-    process = mp.Process(
-        target=_process_main, args=(kind, sink_port, child, workdir, loop), daemon=True
-    )
-    process.start()
-    if not parent.poll(30):
-        raise RuntimeError(f"{kind} did not start")
-    return process, parent, int(parent.recv())
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
 
 
-def _stop(process: mp.Process, conn: Connection) -> None:
-    conn.send("stop")
-    process.join(10)
-    if process.is_alive():
-        process.terminate()
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b and b == b and a == a else "-"
 
 
-def _make_message(size: int) -> bytes:
-    header = (
-        b"From: Sender <news@example.com>\r\nTo: <contact@acme-industrie.fr>\r\n"
-        b"Subject: benchmark\r\nMessage-ID: <bench@example.com>\r\n"
-        b"X-Prospect-Source: trade fair Lyon 2025\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-    )
-    line = b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tem.\r\n"
-    body = line * max(1, (size - len(header)) // len(line))
-    return header + body
+@contextlib.contextmanager
+def _targets(args: argparse.Namespace, sink: Sink, work: Path) -> Iterator[list[Target]]:
+    auto = str(len(os.sched_getaffinity(0)))
+    targets: list[Target] = []
+    postfix_root: Path | None = None
+    try:
+        targets.append(start_python_target("bare", "bare", 1, sink.port, work))
+        targets.append(start_python_target("core-1", "core", 1, sink.port, work))
+        targets.append(start_python_target(f"core-{auto}", "core", int(auto), sink.port, work))
+        targets.append(start_full("full-1", "1", sink.port, work))
+        targets.append(start_full(f"full-{auto}", "auto", sink.port, work))
+        if not args.no_postfix:
+            started = start_postfix(sink.port)
+            if started is not None:
+                targets.append(started[0])
+                postfix_root = started[1]
+        yield targets
+    finally:
+        for target in targets:
+            if target.name != "postfix":
+                target.stop()
+        if postfix_root is not None:
+            stop_postfix(postfix_root)
 
 
-async def _load(port: int, total: int, concurrency: int, message: bytes) -> tuple[float, float]:
-    """Send `total` messages over `concurrency` connections: (messages/s, p99 latency s)."""
-    latencies: list[float] = []
+def run(args: argparse.Namespace) -> int:
+    sessions = [int(s) for s in args.sessions.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="prospect-relay-bench-") as tmp:
+        work = Path(tmp)
+        work.chmod(0o755)
+        sink = Sink(work)
+        try:
+            with _targets(args, sink, work) as targets:
+                names = [t.name for t in targets]
+                print(
+                    f"{os.cpu_count()} CPUs; {args.messages} messages per measurement, "
+                    f"median of {args.repeat}; targets: {', '.join(names)}",
+                    flush=True,
+                )
+                for size in sizes:
+                    message = make_message(size)
+                    message_file = work / f"message-{size}.eml"
+                    # smtp-source ends each line of the file with CRLF itself.
+                    message_file.write_bytes(message.replace(b"\r\n", b"\n"))
+                    for target in targets:  # warm-up: pools filled, code paths hot
+                        throughput(target, sink, message_file, 2, 20)
+                    for count in sessions:
+                        for _ in range(args.repeat):
+                            for target in targets:
+                                rate, cpu = throughput(
+                                    target, sink, message_file, count, args.messages
+                                )
+                                target.rates.setdefault((size, count), []).append(rate)
+                                target.cpu.setdefault((size, count), []).append(cpu)
+                    full = next(t for t in targets if t.name == "full-1")
+                    best = max(_median(v) for k, v in full.rates.items() if k[0] == size)
+                    probe_rate = best / 2
+                    count = max(50, min(args.latency_messages, int(probe_rate * 5)))
+                    for target in targets:
+                        target.latency[size] = latency(target, message, probe_rate, count)
+                    print(f"{len(message)} B message: open-loop latency at {probe_rate:.0f}/s")
+                _report(targets, sizes, sessions)
+        finally:
+            sink.stop()
+    return 0
 
-    async def worker(count: int) -> None:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="load.bench")
-        await client.connect()
-        for _ in range(count):
-            sent = time.perf_counter()
-            await client.sendmail("news@example.com", [RECIPIENT], message)
-            latencies.append(time.perf_counter() - sent)
-        await client.quit()
 
-    shares = [
-        total // concurrency + (1 if i < total % concurrency else 0) for i in range(concurrency)
-    ]
-    await worker(min(20, total))  # warm-up: pools filled, code paths hot
-    latencies.clear()
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(n) for n in shares if n))
-    rate = total / (time.perf_counter() - started)
-    return rate, statistics.quantiles(latencies, n=100)[98]
+def _report(targets: list[Target], sizes: list[int], sessions: list[int]) -> None:
+    by = {t.name: t for t in targets}
+    fulls = [t for t in targets if t.name.startswith("full")]
+    bare, postfix = by["bare"], by.get("postfix")
+    head = f"{'size':>6} {'sess':>4} " + " ".join(f"{t.name:>9}" for t in targets)
+    head += " " + " ".join(f"{t.name + '/bare':>12}" for t in fulls)
+    if postfix is not None:
+        head += " " + " ".join(f"{t.name + '/pfx':>11}" for t in fulls)
+    print("\nmessages/s (and ratios)\n" + head)
+    for size in sizes:
+        for count in sessions:
+            key = (size, count)
+            line = f"{size // 1024:>4}KB {count:>4} "
+            line += " ".join(f"{_median(t.rates[key]):>9.0f}" for t in targets)
+            line += " " + " ".join(
+                f"{_ratio(_median(t.rates[key]), _median(bare.rates[key])):>12}" for t in fulls
+            )
+            if postfix is not None:
+                line += " " + " ".join(
+                    f"{_ratio(_median(t.rates[key]), _median(postfix.rates[key])):>11}"
+                    for t in fulls
+                )
+            print(line)
+    print("\nCPU ms per message (whole process tree)")
+    print(f"{'size':>6} {'sess':>4} " + " ".join(f"{t.name:>9}" for t in targets))
+    for size in sizes:
+        for count in sessions:
+            key = (size, count)
+            line = f"{size // 1024:>4}KB {count:>4} "
+            print(line + " ".join(f"{_median(t.cpu[key]):>9.2f}" for t in targets))
+    print("\nopen-loop latency p50/p99 ms at half full-1's best rate")
+    print(f"{'size':>6} " + " ".join(f"{t.name:>13}" for t in targets) + "  p99 full-1 - bare")
+    for size in sizes:
+        cells = " ".join(f"{t.latency[size][0]:>6.1f}/{t.latency[size][1]:<6.1f}" for t in targets)
+        added = by["full-1"].latency[size][1] - bare.latency[size][1]
+        print(f"{size // 1024:>4}KB {cells}  {added:>+8.1f}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=1000, help="messages per measurement")
-    parser.add_argument("--concurrency", default="1,10,50", help="comma-separated C values")
+    parser.add_argument("--messages", type=int, default=600, help="messages per measurement")
+    parser.add_argument("--sessions", default="1,10,50", help="comma-separated session counts")
     parser.add_argument("--sizes", default="4096,102400", help="comma-separated sizes in bytes")
-    parser.add_argument(
-        "--loop",
-        default="auto",
-        choices=["auto", "asyncio", "uvloop"],
-        help="prospect-relay's event loop (runtime.event_loop); the bare baseline uses asyncio",
-    )
+    parser.add_argument("--repeat", type=int, default=1, help="repetitions (medians are shown)")
+    parser.add_argument("--latency-messages", type=int, default=300, help="open-loop probe size")
+    parser.add_argument("--no-postfix", action="store_true", help="leave Postfix out")
+    # Internal: this script as one of the targets.
+    parser.add_argument("--serve", choices=["bare", "core"], help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--upstream-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--listen-fds", help=argparse.SUPPRESS)
+    parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    concurrencies = [int(c) for c in args.concurrency.split(",")]
-    sizes = [int(s) for s in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory() as workdir:
-        sink, sink_conn, sink_port = _start("sink", 0, workdir)
-        bare, bare_conn, bare_port = _start("bare", sink_port, workdir)
-        relay, relay_conn, relay_port = _start("prospect", sink_port, workdir, args.loop)
-        full, full_conn, full_port = _start("full", sink_port, workdir, args.loop)
-        print(f"bare relay: asyncio loop; prospect-relay: runtime.event_loop = {args.loop}")
-        try:
-            print(
-                f"{'size':>7} {'C':>3} {'bare msg/s':>11} {'core msg/s':>11} {'full msg/s':>11}"
-                f" {'core/bare':>10} {'full/bare':>10} {'p99 bare':>9} {'p99 full':>9}"
-                f" {'p99 added':>10}"
-            )
-            for size in sizes:
-                message = _make_message(size)
-                for concurrency in concurrencies:
-                    base, base_p99 = asyncio.run(
-                        _load(bare_port, args.messages, concurrency, message)
-                    )
-                    core, _ = asyncio.run(_load(relay_port, args.messages, concurrency, message))
-                    fully, full_p99 = asyncio.run(
-                        _load(full_port, args.messages, concurrency, message)
-                    )
-                    print(
-                        f"{size // 1024:>5}KB {concurrency:>3} {base:>11.0f} {core:>11.0f}"
-                        f" {fully:>11.0f} {core / base:>10.2f} {fully / base:>10.2f}"
-                        f" {base_p99 * 1000:>7.1f}ms {full_p99 * 1000:>7.1f}ms"
-                        f" {(full_p99 - base_p99) * 1000:>8.1f}ms",
-                        flush=True,
-                    )
-        finally:
-            _stop(full, full_conn)
-            _stop(relay, relay_conn)
-            _stop(bare, bare_conn)
-            _stop(sink, sink_conn)
-    return 0
+    if args.serve:
+        return serve(args)
+    for tool in (SMTP_SOURCE, SMTP_SINK):
+        if not Path(tool).exists():
+            print(f"{tool} is missing: install Debian's postfix package", file=sys.stderr)
+            return 2
+    return run(args)
 
 
 if __name__ == "__main__":

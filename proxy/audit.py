@@ -13,9 +13,10 @@ import json
 import logging
 import logging.handlers
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import IO, Any
 
 from proxy.settings import LogFormat, LogSettings, RecipientLogging
@@ -185,6 +186,38 @@ class _DeferredQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
+class _PollingListener(logging.handlers.QueueListener):
+    """Writes what was queued every `_POLL_SECONDS` instead of waking for each record.
+
+    A thread blocked on the queue is woken by every put, and each wake-up hands the GIL over
+    and back: about a tenth of the relay's CPU per message at full load. Polling makes a log
+    call an append; lines reach the file at most `_POLL_SECONDS` later, and `stop()` (the
+    sentinel) still writes everything queued before it.
+    """
+
+    def __init__(
+        self, pending: SimpleQueue[logging.LogRecord | None], handler: logging.Handler
+    ) -> None:
+        super().__init__(pending, handler)
+        self._pending = pending
+
+    def _monitor(self) -> None:
+        pending = self._pending
+        while True:
+            time.sleep(_POLL_SECONDS)
+            while True:
+                try:
+                    record = pending.get_nowait()
+                except Empty:
+                    break
+                if record is None:  # QueueListener.stop()'s sentinel
+                    return
+                self.handle(record)
+
+
+_POLL_SECONDS = 0.05
+
+
 class LogPipeline:
     """The thread that writes log lines, so a slow disk or a full stdout pipe never stalls
     the event loop. `flush()` waits for the lines queued so far; `stop()` at exit."""
@@ -232,8 +265,8 @@ def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> L
         _pipeline.stop()
     else:
         atexit.register(lambda: _pipeline.stop() if _pipeline is not None else None)
-    queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
-    listener = logging.handlers.QueueListener(queue, handler)
+    queue: SimpleQueue[logging.LogRecord | None] = SimpleQueue()
+    listener = _PollingListener(queue, handler)
     _pipeline = LogPipeline(listener)
     _pipeline.start()
     root = logging.getLogger()

@@ -42,7 +42,7 @@ from proxy.model import (
     Suppression,
     SuppressionOrigin,
 )
-from proxy.store.bulk import BulkUpsert, count_existing
+from proxy.store.bulk import BulkUpsert, count_existing, write_rows
 from proxy.store.contact_rows import CONTACT_COLUMNS, contact_to_row, is_objection, row_to_contact
 from proxy.store.database import WRITE_OPTION, sqlite_reader
 from proxy.store.hashing import (
@@ -484,7 +484,7 @@ class Store:
                         )
                     )
             existing = await count_existing(connection, list(by_email))
-            await connection.exec_driver_sql(upsert.sql, params)
+            await write_rows(connection, upsert, params)
             created = await self._insert_suppressions(connection, objections)
         return UpsertResult(len(by_email) - existing, existing, created, len(rows) - len(by_email))
 

@@ -55,6 +55,9 @@ class Unsubscriber:
         self._store = store
         self._metrics = metrics
 
+    async def is_recorded(self, token: UnsubscribeToken) -> bool:
+        return await self._store.has_address_suppression(token.address_hash, token.scope)
+
     async def record(self, token: UnsubscribeToken, origin: SuppressionOrigin) -> None:
         created = await self._store.add_suppression(
             address_hash=token.address_hash, scope=token.scope, origin=origin

@@ -100,7 +100,21 @@ class SmtpForwarder:
     ) -> ForwardResult:
         payload = _data_payload(message)
         args = (mail_from, recipients, payload, queue_id, smtputf8)
-        async with self._slots:
+        try:
+            # The wait for a free connection is bounded like any upstream command: a slow
+            # upstream must not hold clients for pool_size x timeout.
+            async with asyncio.timeout(self._settings.timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            self._metrics.upstream_errors_total.labels("pool_wait").inc()
+            log.warning(
+                "upstream %s: no pooled connection free within %.1f s",
+                self.destination,
+                self._settings.timeout,
+                extra={"queue_id": queue_id},
+            )
+            return _failed(recipients, replies.upstream_busy(queue_id), self.destination)
+        try:
             pooled = self._idle.pop() if self._idle else None
             if pooled is not None:
                 try:
@@ -118,6 +132,8 @@ class SmtpForwarder:
             except _Stale:
                 self._metrics.upstream_errors_total.labels("disconnect").inc()
                 return _failed(recipients, replies.upstream_unreachable(queue_id), self.destination)
+        finally:
+            self._slots.release()
 
     async def _run(
         self,

@@ -51,8 +51,8 @@ class Metrics:
         )
         self.upstream_errors_total = Counter(
             "prospect_relay_upstream_errors_total",
-            "Upstream failures by kind (connect, timeout, disconnect, after_dot, protocol, "
-            "refused, outbox)",
+            "Upstream failures by kind (connect, timeout, pool_wait, disconnect, after_dot, "
+            "protocol, refused, outbox)",
             ["kind"],
             registry=r,
         )

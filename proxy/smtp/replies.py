@@ -109,6 +109,11 @@ def upstream_timeout(queue_id: str | None = None) -> SmtpReply:
     return SmtpReply(451, "4.4.2", _tagged("Upstream server timed out, try again later", queue_id))
 
 
+def upstream_busy(queue_id: str | None = None) -> SmtpReply:
+    """Every pooled upstream connection stayed busy for `upstream.timeout` (congestion)."""
+    return SmtpReply(451, "4.4.5", _tagged("Upstream connections busy, try again later", queue_id))
+
+
 def upstream_lost_after_data(queue_id: str | None = None) -> SmtpReply:
     """The upstream vanished after the final dot: it may have delivered; we cannot know."""
     return SmtpReply(

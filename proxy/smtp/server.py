@@ -126,7 +126,9 @@ class SessionTracker:
         except TimeoutError:
             log.warning("shutdown grace expired with %d transaction(s) in flight", self._busy)
         for session in list(self.sessions):
-            session.abort()
+            # The client learns why (421 4.3.2) and retries; closing cancels its transaction
+            # before the upstream's final answer, so nothing is half-committed here.
+            session.close_with(replies.SHUTTING_DOWN)
 
 
 class RelaySMTP(SMTP):
@@ -212,10 +214,6 @@ class RelaySMTP(SMTP):
         if transport is not None and not transport.is_closing():
             transport.write(replies.render(reply).encode("ascii") + b"\r\n")
             transport.close()
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
 
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str):

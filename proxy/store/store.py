@@ -340,6 +340,16 @@ class Store:
         found = facts[address].suppressions
         return [entry for entry in found if scope is None or entry.scope == scope]
 
+    async def has_address_suppression(self, address_hash: str, scope: str) -> bool:
+        """An address suppression for this keyed hash in `scope` or the global scope."""
+        statement = select(suppressions.c.id).where(
+            suppressions.c.kind == HASH_KIND_ADDRESS,
+            suppressions.c.hash == _check_hex(address_hash),
+            suppressions.c.scope.in_([normalise_scope(scope), GLOBAL_SCOPE]),
+        )
+        async with self._read("checking a suppression", self._timeout) as connection:
+            return (await connection.execute(statement.limit(1))).first() is not None
+
     async def is_domain_suppressed(
         self, domain: str, scope: str | None = None
     ) -> list[Suppression]:

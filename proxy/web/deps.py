@@ -50,6 +50,10 @@ class Unsubscriber(Protocol):
 
     async def record(self, token: UnsubscribeToken, origin: SuppressionOrigin) -> None: ...
 
+    async def is_recorded(self, token: UnsubscribeToken) -> bool:
+        """Whether this objection (or a global one for the same address) is on file."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ReadinessCheck:
@@ -69,7 +73,8 @@ class WebDeps:
     readiness: tuple[ReadinessCheck, ...]
     render_metrics: Callable[[], bytes]  # Prometheus text exposition
     public_url: str  # its path, if any, prefixes the /u/ routes (links are built from it)
-    rate_limit_per_minute: int  # per client IP, on the unsubscribe routes
+    # Per valid token, and per client IP for requests without one (unsubscribe routes).
+    rate_limit_per_minute: int
     max_body_bytes: int = 4096  # a one-click or confirm POST is a few dozen bytes
     readiness_timeout: float = 2.0  # seconds per check; a hung database is "not ready"
     # Reverse proxies whose X-Forwarded-For names the client (settings.web.trusted_proxies).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -49,12 +49,18 @@ def client_address(request: web.Request, trusted: Sequence[IPNetwork]) -> str:
 
 
 def limits_middleware(
-    limiter: RateLimiter, max_body_bytes: int, trusted_proxies: Sequence[IPNetwork] = ()
+    limiter: RateLimiter,
+    max_body_bytes: int,
+    trusted_proxies: Sequence[IPNetwork] = (),
+    valid_token: Callable[[str], bool] = lambda raw: False,
 ) -> Middleware:
-    """Refuse oversized bodies (413) everywhere and excess requests per client IP (429).
+    """Refuse oversized bodies (413) everywhere and excess requests (429).
 
     Only the unsubscribe routes are rate limited: probes and scrapes come from a few
-    monitoring hosts at a steady pace and must never be refused.
+    monitoring hosts at a steady pace and must never be refused. A request with a valid
+    token is limited per token, never per IP: RFC 8058 one-click POSTs of thousands of
+    people come from a few mailbox-provider addresses, and an objection must not be lost.
+    Requests without a valid token (guessing, scanning) are limited per client IP.
     """
 
     @web.middleware
@@ -66,12 +72,16 @@ def limits_middleware(
             raise web.HTTPRequestEntityTooLarge(max_size=max_body_bytes, actual_size=length)
         name = request.match_info.route.name or ""
         if name.startswith(LIMITED_ROUTE_PREFIX):
-            client = client_address(request, trusted_proxies)
-            if not limiter.allow(client):
+            raw = request.match_info.get("token", "")
+            if valid_token(raw):
+                key = f"token:{raw}"
+            else:
+                key = f"ip:{client_address(request, trusted_proxies)}"
+            if not limiter.allow(key):
                 return web.Response(
                     text="Too many requests. Please try again later.\n",
                     status=429,
-                    headers={"Retry-After": str(limiter.retry_after(client))},
+                    headers={"Retry-After": str(limiter.retry_after(key))},
                 )
         return await handler(request)
 

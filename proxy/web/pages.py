@@ -137,15 +137,16 @@ def render_confirm_page(ctx: PageContext) -> str:
     return _layout(ctx.language, words["confirm_title"], body)
 
 
-def render_done_page(ctx: PageContext) -> str:
-    """The page after the button: the objection is recorded."""
+def render_done_page(ctx: PageContext, *, already: bool = False) -> str:
+    """The page after the button: the objection is recorded (`already`: it was before, and
+    the link was opened again)."""
     words = STRINGS[ctx.language]
     body = _DONE_BODY.substitute(
         body=escape(words["done_body"].format(sender=_sender(ctx))),
         note=escape(words["done_note"]),
         privacy=_privacy(ctx),
     )
-    return _layout(ctx.language, words["done_title"], body)
+    return _layout(ctx.language, words["already_title" if already else "done_title"], body)
 
 
 def render_unavailable_page(language: str) -> str:

@@ -12,7 +12,7 @@ from proxy.web.deps import WebDeps
 from proxy.web.middleware import LIMITED_ROUTE_PREFIX, add_security_headers, limits_middleware
 from proxy.web.ops import OpsHandlers
 from proxy.web.ratelimit import RateLimiter
-from proxy.web.unsubscribe import UnsubscribeHandlers
+from proxy.web.unsubscribe import UnsubscribeHandlers, token_if_valid
 
 __all__ = ["WebServer", "build_web_app", "unsubscribe_path_prefix"]
 
@@ -37,6 +37,7 @@ def build_web_app(deps: WebDeps) -> web.Application:
                 RateLimiter(deps.rate_limit_per_minute),
                 deps.max_body_bytes,
                 deps.trusted_proxies,
+                lambda raw: token_if_valid(deps.tokens, raw) is not None,
             )
         ],
     )

@@ -9,7 +9,7 @@ from aiohttp import web
 from proxy.errors import TokenError
 from proxy.model import SuppressionOrigin
 from proxy.tokens import GLOBAL_SCOPE, UnsubscribeToken
-from proxy.web.deps import WebDeps
+from proxy.web.deps import TokenVerifier, WebDeps
 from proxy.web.i18n import pick_language
 from proxy.web.pages import (
     BAD_TOKEN_PAGE,
@@ -19,7 +19,7 @@ from proxy.web.pages import (
     render_unavailable_page,
 )
 
-__all__ = ["MAX_TOKEN_LENGTH", "UnsubscribeHandlers"]
+__all__ = ["MAX_TOKEN_LENGTH", "UnsubscribeHandlers", "token_if_valid"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,16 @@ def _bad_token() -> web.Response:
     return _html(BAD_TOKEN_PAGE, status=400)
 
 
+def token_if_valid(tokens: TokenVerifier, raw: str) -> UnsubscribeToken | None:
+    """The claims of a well-formed, verifying token; None for anything else (never raises)."""
+    if not raw or len(raw) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        return tokens.verify(raw)
+    except TokenError:
+        return None
+
+
 class UnsubscribeHandlers:
     """Request handlers bound to the injected dependencies."""
 
@@ -44,15 +54,10 @@ class UnsubscribeHandlers:
         self._deps = deps
 
     def _verify(self, request: web.Request) -> UnsubscribeToken | None:
-        raw = request.match_info.get("token", "")
-        if not raw or len(raw) > MAX_TOKEN_LENGTH:
-            log.info("unsubscribe token rejected: empty or oversized")
-            return None
-        try:
-            return self._deps.tokens.verify(raw)
-        except TokenError as exc:
-            log.info("unsubscribe token rejected: %s", exc)
-            return None
+        token = token_if_valid(self._deps.tokens, request.match_info.get("token", ""))
+        if token is None:
+            log.info("unsubscribe token rejected")
+        return token
 
     def _context(self, token: UnsubscribeToken) -> PageContext:
         controller = self._deps.policy().controllers.get(token.controller)
@@ -87,7 +92,19 @@ class UnsubscribeHandlers:
         token = self._verify(request)
         if token is None:
             return _bad_token()
-        return _html(render_confirm_page(self._context(token)))
+        ctx = self._context(token)
+        if await self._already_recorded(token):
+            return _html(render_done_page(ctx, already=True))
+        return _html(render_confirm_page(ctx))
+
+    async def _already_recorded(self, token: UnsubscribeToken) -> bool:
+        """A link opened again after the objection: say so instead of offering the button.
+        When the store cannot tell, the form is shown (submitting it again is harmless)."""
+        try:
+            return await self._deps.unsubscriber.is_recorded(token)
+        except Exception:
+            log.warning("unsubscribe page: could not check for an earlier objection")
+            return False
 
     async def submit(self, request: web.Request) -> web.Response:
         """POST: RFC 8058 one-click (plain 200, no redirect) or the page's button (HTML)."""

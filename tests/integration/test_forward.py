@@ -15,7 +15,8 @@ MESSAGE = b"Subject: hi\r\n\r\n.leading dot\r\nbody\r\n"
 
 
 def _forwarder(upstream: RecordingUpstream, **extra: object) -> SmtpForwarder:
-    settings = UpstreamSettings(host=upstream.host, port=upstream.port, timeout=2, **extra)  # type: ignore[arg-type]
+    values: dict[str, object] = {"host": upstream.host, "port": upstream.port, "timeout": 2}
+    settings = UpstreamSettings(**{**values, **extra})  # type: ignore[arg-type]
     return SmtpForwarder(settings, local_hostname="relay.test", metrics=Metrics())
 
 
@@ -45,7 +46,8 @@ async def test_per_recipient_refusal_is_returned_not_dropped(
 async def test_pool_reuses_connections_under_concurrency(
     recording_upstream: RecordingUpstream,
 ) -> None:
-    forwarder = _forwarder(recording_upstream, pool_size=2)
+    # 20 messages queue for 2 connections: the wait must stay within the timeout.
+    forwarder = _forwarder(recording_upstream, pool_size=2, timeout=30)
     results = await asyncio.gather(
         *(
             forwarder.forward("a@example.com", [f"r{i}@example.org"], MESSAGE, queue_id=f"q{i}")

@@ -278,8 +278,9 @@ class RelayService:
         accepted.extend(outcome.consumed)
         if accepted:
             reply = replies.message_accepted(qid, self._forwarder.destination)
-            if refused:
-                await self.report_refusals(envelope, refused, message)
+            reported = {**self._rcpt_refusals(rcpt_decisions, qid), **refused}
+            if reported:
+                await self.report_refusals(envelope, reported, message)
         else:
             reply = replies.summarize(list(refused.values()))
             if not refused:
@@ -353,6 +354,19 @@ class RelayService:
             log.exception(
                 "send records not updated after delivery", extra={"queue_id": envelope.queue_id}
             )
+
+    def _rcpt_refusals(
+        self, rcpt_decisions: Sequence[RecipientDecision], queue_id: str
+    ) -> dict[str, SmtpReply]:
+        """Recipients refused at RCPT, for the notification (`smtp.dsn_rcpt_refusals`);
+        relaying attempts are not reported (no backscatter)."""
+        if not self._settings.smtp.dsn_rcpt_refusals:
+            return {}
+        return {
+            d.address: self._decision_reply(d, queue_id)
+            for d in rcpt_decisions
+            if d.action not in _ACCEPTING and "relay-denied" not in d.rule_ids
+        }
 
     @staticmethod
     def _decision_reply(decision: RecipientDecision, queue_id: str) -> SmtpReply:

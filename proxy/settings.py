@@ -111,6 +111,11 @@ class SmtpSettings(_Section):
     # Senders that may receive delivery status notifications for refusals SMTP could not
     # report (authenticated users always may); see README "Mixed outcomes".
     send_dsn: bool = True
+    # Also list recipients refused at RCPT in that notification when others were accepted.
+    # On by default: clients that ignore RCPT replies (Django's SMTP backend with bcc, many
+    # CRMs) would otherwise lose them silently. Off behind Postfix, which reads every RCPT
+    # reply and bounces refused recipients itself (the sender would be told twice).
+    dsn_rcpt_refusals: bool = True
 
     @field_validator("tls_key")
     @classmethod

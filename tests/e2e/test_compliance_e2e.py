@@ -58,8 +58,11 @@ async def test_refusals_at_rcpt_name_their_rule_and_the_others_go_on(
     assert _refused(result.rcpt["sophie@gmail.com"], "suppressed")
     assert _refused(result.rcpt["postmaster@client.fr"], "operational-address")
     assert result.accepted
-    [delivered] = relay.delivered
+    [delivered] = mailbox(relay.delivered, MARIE)
     assert delivered.rcpt_tos == [MARIE]
+    [report] = mailbox(relay.delivered, SENDER)  # smtp.dsn_rcpt_refusals: the three refused
+    assert report.mail_from == ""
+    assert all(address.encode() in report.content for address in rcpts[1:])
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from proxy.model import SuppressionOrigin
 from proxy.settings import DatabaseSettings, Settings
 from proxy.store import Store, create_engine, upgrade
 from tests.conftest import Received, RecordingUpstream
+from tests.unit.policy_factory import prospect
 
 pytestmark = pytest.mark.postfix
 
@@ -39,6 +40,8 @@ POSTQUEUE = "/usr/sbin/postqueue"
 SECRET = "postfix-chain-secret-0123456789abcdef"
 SENDER = "ventes@example.com"
 CLIENT_BOUNCES = "bounces@client.fr"  # a return path outside example.com
+FACILITIES = "services.generaux@acme-industrie.fr"  # job: facilities
+FINANCE = "comptabilite@acme-industrie.fr"  # job: finance
 WELCOME = "contact@acme-industrie.fr"
 OBJECTED = "direction@acme-industrie.fr"
 WAIT = 30.0
@@ -202,12 +205,18 @@ async def chain(
         upstream={"host": recording_upstream.host, "port": recording_upstream.port, "timeout": 5},
         security={"secret_key": SECRET},
         web={"public_url": "https://unsubscribe.example.test"},
+        smtp={"dsn_rcpt_refusals": False},  # Postfix bounces RCPT refusals itself
     )
     await upgrade(settings.database.url)
     engine = create_engine(DatabaseSettings(url=settings.database.url))
     try:
-        await Store(engine, SECRET.encode()).add_suppression(
-            address=OBJECTED, origin=SuppressionOrigin.ONE_CLICK
+        store = Store(engine, SECRET.encode())
+        await store.add_suppression(address=OBJECTED, origin=SuppressionOrigin.ONE_CLICK)
+        await store.upsert_contacts(
+            [
+                prospect(FACILITIES, job_function="facilities"),
+                prospect(FINANCE, job_function="finance"),
+            ]
         )
     finally:
         await engine.dispose()
@@ -299,3 +308,31 @@ async def test_postfix_bounce_for_another_domain_goes_through_the_relay(chain: C
     assert "by relay.test (prospect-relay)" in " ".join(report.get_all("Received", []))
     assert "List-Unsubscribe" not in report
     assert "550 5.7.1 suppressed" in _flat(bounce.content.decode(errors="replace"))
+
+
+async def test_content_refusal_in_a_mixed_message_reaches_the_sender_by_the_relays_dsn(
+    chain: Chain,
+) -> None:
+    # The campaign targets facilities: the finance contact is refused after DATA, where one
+    # reply covers the message. Postfix gets 250 and bounces nothing; the relay reports.
+    offer = _offer(FACILITIES)  # the other recipient in the envelope only, as with Bcc
+    offer["X-Prospect-Targets"] = "facilities"
+    await aiosmtplib.send(
+        offer, recipients=[FACILITIES, FINANCE], hostname="127.0.0.1", port=chain.postfix.port
+    )
+
+    report = await chain.wait_for(lambda m: m.rcpt_tos == [SENDER])
+    delivered = await chain.wait_for(lambda m: FACILITIES in m.rcpt_tos)
+    assert delivered.rcpt_tos == [FACILITIES]
+    assert report.mail_from == ""
+    dsn = message_from_bytes(report.content, policy=email_policy.default)
+    assert dsn["From"] == "Mail Delivery System <MAILER-DAEMON@relay.test>"  # not Postfix's
+    status = next(p for p in dsn.walk() if p.get_content_type() == "message/delivery-status")
+    fields = _flat(status.as_string())
+    assert f"Final-Recipient: rfc822; {FINANCE}" in fields
+    assert "Action: failed" in fields and "Status: 5.7.1" in fields
+    assert "b2b-not-relevant" in fields and FACILITIES not in fields
+    assert not [m for m in chain.sink.messages if FINANCE in m.rcpt_tos]
+    assert "Undelivered Mail Returned to Sender" not in str(
+        [m.content[:400] for m in chain.sink.messages]
+    )

@@ -467,7 +467,13 @@ async def _serve_core(args: argparse.Namespace) -> int:
     from proxy.app import RelayApp
     from proxy.audit import configure_logging
     from proxy.settings import Settings
-    from proxy.supervisor import Supervisor, bind_listeners, inherited_listeners, notify_ready
+    from proxy.supervisor import (
+        Supervisor,
+        bind_listeners,
+        inherited_listeners,
+        notify_ready,
+        watch_lifeline,
+    )
 
     work = Path(args.workdir)
     settings = Settings(
@@ -483,6 +489,8 @@ async def _serve_core(args: argparse.Namespace) -> int:
         command += ["--workdir", str(work)]
         listeners = bind_listeners({"smtp": ("127.0.0.1", args.port)})
         return await Supervisor(args.workers, command, listeners).run()
+    if args.lifeline_fd is not None:
+        watch_lifeline(args.lifeline_fd)
     listeners = inherited_listeners(args.listen_fds or "")
     app = RelayApp(settings, smtp_socket=listeners.get("smtp"))
     ready_fd = args.ready_fd
@@ -635,6 +643,7 @@ def main() -> int:
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--listen-fds", help=argparse.SUPPRESS)
     parser.add_argument("--ready-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         return serve(args)

@@ -9,7 +9,9 @@ a process that already runs threads). The kernel hands each new connection to a 
 is waiting in accept, so a busy worker takes fewer. A worker that dies loses no queued
 connection (the socket stays open in the supervisor and the other workers) and is started
 again. SIGTERM/SIGINT are forwarded and every worker drains its transactions; the supervisor
-exits 0 when all did. SIGHUP is forwarded: every worker reloads its policy. Metrics use
+exits 0 when all did. SIGHUP is forwarded: every worker reloads its policy. No worker
+outlives the supervisor: each watches a pipe only the supervisor holds open and drains as on
+SIGTERM when it closes, so even a `kill -9` of the supervisor frees the ports. Metrics use
 prometheus_client's multiprocess mode in a private directory, so /metrics answered by any
 worker counts the messages of all of them (proxy/metrics.py).
 """
@@ -39,6 +41,7 @@ __all__ = [
     "inherited_listeners",
     "listener_addresses",
     "notify_ready",
+    "watch_lifeline",
     "worker_command",
 ]
 
@@ -90,6 +93,22 @@ def notify_ready(fd: int) -> None:
     os.close(fd)
 
 
+def watch_lifeline(fd: int) -> None:
+    """In a worker: SIGTERM ourselves (a graceful drain) once the supervisor is gone.
+
+    The pipe's write end lives only in the supervisor, so the read end turns readable (end
+    of file) exactly when the supervisor exited, however it died.
+    """
+    loop = asyncio.get_running_loop()
+
+    def orphaned() -> None:
+        loop.remove_reader(fd)
+        log.warning("the supervisor is gone: stopping")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    loop.add_reader(fd, orphaned)
+
+
 def worker_command(config_file: Path | None) -> list[str]:
     """`serve` as a worker, with the same configuration file (and the inherited env)."""
     command = [sys.executable, "-m", "proxy", "serve"]
@@ -110,6 +129,7 @@ class Supervisor:
         self._workers: dict[int, asyncio.subprocess.Process] = {}
         self._stopping = asyncio.Event()
         self._metrics_dir = Path(tempfile.mkdtemp(prefix="prospect-relay-metrics-"))
+        self._lifeline_read, self._lifeline_write = os.pipe()
 
     async def run(self) -> int:
         """The process exit code: 0 when every worker drained and stopped cleanly."""
@@ -125,6 +145,8 @@ class Supervisor:
             for sock in self._listeners.values():
                 sock.close()
             shutil.rmtree(self._metrics_dir, ignore_errors=True)
+            os.close(self._lifeline_read)
+            os.close(self._lifeline_write)
 
     async def _supervise(self) -> int:
         started = await asyncio.gather(*(self._start(slot) for slot in range(self._count)))
@@ -151,11 +173,13 @@ class Supervisor:
             ",".join(f"{name}={fd}" for name, fd in fds.items()),
             "--ready-fd",
             str(write_end),
+            "--lifeline-fd",
+            str(self._lifeline_read),
         ]
         env = {**os.environ, MULTIPROCESS_DIR_ENV: str(self._metrics_dir)}
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv, pass_fds=(*fds.values(), write_end), env=env
+                *argv, pass_fds=(*fds.values(), write_end, self._lifeline_read), env=env
             )
         finally:
             os.close(write_end)

@@ -33,6 +33,7 @@ from proxy.supervisor import (
     inherited_listeners,
     listener_addresses,
     notify_ready,
+    watch_lifeline,
     worker_command,
 )
 
@@ -117,8 +118,13 @@ def _fail(problems: list[ConfigProblem]) -> None:
 
 
 async def _serve(
-    settings: Settings, listeners: dict[str, socket.socket], ready_fd: int | None
+    settings: Settings,
+    listeners: dict[str, socket.socket],
+    ready_fd: int | None,
+    lifeline_fd: int | None,
 ) -> int:
+    if lifeline_fd is not None:
+        watch_lifeline(lifeline_fd)
     app = await build_relay(settings, listeners=listeners)
     await app.serve_forever(None if ready_fd is None else lambda: notify_ready(ready_fd))
     return 0
@@ -141,7 +147,13 @@ async def _supervise(settings: Settings, config_file: Path | None, workers: int)
 @config_option
 @click.option("--listen-fds", hidden=True, help="Worker of a supervisor: name=fd,... to serve.")
 @click.option("--ready-fd", type=int, hidden=True, help="Worker: written once listening.")
-def serve(config_file: Path | None, listen_fds: str | None, ready_fd: int | None) -> None:
+@click.option("--lifeline-fd", type=int, hidden=True, help="Worker: end of file = supervisor gone.")
+def serve(
+    config_file: Path | None,
+    listen_fds: str | None,
+    ready_fd: int | None,
+    lifeline_fd: int | None,
+) -> None:
     """Start the SMTP relay (and its web endpoints) until SIGTERM/SIGINT; SIGHUP reloads.
 
     With `[runtime] workers` above 1 this process supervises that many worker processes
@@ -161,7 +173,7 @@ def serve(config_file: Path | None, listen_fds: str | None, ready_fd: int | None
             listeners = inherited_listeners(listen_fds or "")
             loop_factory = event_loop_factory(settings.runtime.event_loop)
             with asyncio.Runner(loop_factory=loop_factory) as run:
-                code = run.run(_serve(settings, listeners, ready_fd))
+                code = run.run(_serve(settings, listeners, ready_fd, lifeline_fd))
     except ConfigError as exc:
         _fail(exc.problems)
         return

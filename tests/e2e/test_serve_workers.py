@@ -147,3 +147,26 @@ def test_workers_refuse_a_database_that_is_not_migrated_once(tmp_path: Path) -> 
     assert result.returncode == 2
     assert result.stderr.count("run `prospect-relay db upgrade`") == 1
     assert "Traceback" not in result.stderr
+
+
+def test_workers_drain_and_exit_when_the_supervisor_is_killed(
+    workers_config: Path, tmp_path: Path
+) -> None:
+    log = tmp_path / "relay.log"
+    relay = _start(workers_config)
+    try:
+        _wait_for_log(log, r"2 workers serving", timeout=90)
+        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
+        _send(smtp_port)
+    finally:
+        relay.kill()  # no chance to forward anything
+        relay.wait()
+    _wait_for_count(log, r"the supervisor is gone: stopping", 2)
+    deadline = time.monotonic() + 90
+    while True:  # the orphans let go of the port: a new relay could bind it
+        try:
+            socket.create_connection(("127.0.0.1", smtp_port), timeout=5).close()
+        except ConnectionRefusedError:
+            break
+        assert time.monotonic() < deadline, "the workers still accept connections"
+        time.sleep(0.2)

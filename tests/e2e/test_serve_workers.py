@@ -64,28 +64,30 @@ def workers_config(tmp_path: Path) -> Path:
     return config
 
 
-def _start(config: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], list[int], int]:
+    """`serve` with two workers, once both listen: (supervisor, worker pids, SMTP port)."""
+    relay = subprocess.Popen(
         [sys.executable, "-m", "proxy", "serve", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={k: v for k, v in os.environ.items() if not k.startswith("PROSPECT_RELAY_")},
     )
+    try:
+        found = _wait_for_log(log, r"2 workers serving \(pids \[(\d+), (\d+)\]", timeout=90)
+        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
+    except BaseException:
+        relay.kill()
+        relay.wait()
+        raise
+    return relay, [int(pid) for pid in found.groups()], smtp_port
 
 
 def test_two_workers_share_the_port_reload_restart_count_and_drain(
     workers_config: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "relay.log"
-    relay = _start(workers_config)
+    relay, pids, smtp_port = _start(workers_config, log)
     try:
-        pids = [
-            int(p)
-            for p in _wait_for_log(
-                log, r"2 workers serving \(pids \[(\d+), (\d+)\]", timeout=90
-            ).groups()
-        ]
-        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
         web_port = int(_wait_for_log(log, r"web listener on 127\.0\.0\.1:(\d+)").group(1))
         # Both workers serve the same SMTP and web ports the supervisor bound.
         assert len(set(re.findall(r"SMTP listening on 127\.0\.0\.1:(\d+)", log.read_text()))) == 1
@@ -153,10 +155,8 @@ def test_workers_drain_and_exit_when_the_supervisor_is_killed(
     workers_config: Path, tmp_path: Path
 ) -> None:
     log = tmp_path / "relay.log"
-    relay = _start(workers_config)
+    relay, _, smtp_port = _start(workers_config, log)
     try:
-        _wait_for_log(log, r"2 workers serving", timeout=90)
-        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
         _send(smtp_port)
     finally:
         relay.kill()  # no chance to forward anything

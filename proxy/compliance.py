@@ -34,6 +34,7 @@ from proxy.policy.engine import decide
 from proxy.policy.footer import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
 from proxy.policy.model import FooterMode, Policy
+from proxy.policy.rules.retention import repermission_used
 from proxy.service import DataOutcome, Delivery, EnvelopeInfo
 from proxy.settings import PolicyMode, Settings
 from proxy.store import Store
@@ -136,7 +137,7 @@ class RegisterCompliance:
             decide(facts[address], envelope_facts, policy, self._today(), Stage.RCPT), policy
         )
         if decision.action is Action.REJECT:
-            await self._record_objection(decision, facts[address])
+            await self._record_objection(decision)
             self._audit(envelope, None, (decision,))
         return decision
 
@@ -178,7 +179,7 @@ class RegisterCompliance:
             decision = await self._claim_repermission(decision)
             if decision.record_repermission:
                 claims.append(address)
-            await self._record_objection(decision, facts[address])
+            await self._record_objection(decision)
             decision = self._apply_mode(decision, policy)
             remote_decisions.append(decision)
             if decision.action is Action.FORWARD:
@@ -257,10 +258,9 @@ class RegisterCompliance:
             decision, action=Action.FORWARD, rewrite=None, facts=facts, findings=findings
         )
 
-    async def _record_objection(self, decision: RecipientDecision, facts: RecipientFacts) -> None:
-        """An `objected` contact (consent withdrawn, marketing refused) must be suppressed too,
-        so the objection survives an erasure or a later import."""
-        if "objected" in decision.rule_ids and not facts.suppressions:
+    async def _record_objection(self, decision: RecipientDecision) -> None:
+        """The engine says when an objection must be written (`objected`, see that rule)."""
+        if decision.record_objection:
             await self._store.add_suppression(
                 address=decision.address, origin=SuppressionOrigin.OBJECTION
             )
@@ -271,20 +271,7 @@ class RegisterCompliance:
             return decision
         if await self._store.record_repermission(self._store.address_hash(decision.address)):
             return decision
-        finding = Finding(
-            rule="stale-prospect",
-            action=Action.REJECT,
-            reason="retention window passed and the one re-permission message was already sent",
-            reason_code="retention.repermission-used",
-        )
-        return replace(
-            decision,
-            action=Action.REJECT,
-            findings=(*decision.findings, finding),
-            rewrite=None,
-            record_first_message=False,
-            record_repermission=False,
-        )
+        return repermission_used(decision)
 
     def _rewrite(
         self,

@@ -22,7 +22,9 @@ __all__ = [
     "MessageFacts",
     "RecipientDecision",
     "RecipientFacts",
+    "Record",
     "RewritePlan",
+    "RewriteStep",
     "SmtpReply",
     "SourceKind",
     "Stage",
@@ -166,6 +168,23 @@ class MessageFacts:
     already_footed: bool = False  # carries the relay's marker from an earlier pass
 
 
+class RewriteStep(StrEnum):
+    """One edit a REWRITE finding asks the mime layer for; the engine turns the steps of all
+    findings into one RewritePlan, so a new rewrite rule needs no change in the engine."""
+
+    FOOTER = "footer"
+    FIRST_CONTACT_NOTICE = "first-contact-notice"
+    LIST_UNSUBSCRIBE = "list-unsubscribe"
+    SPLIT_RECIPIENTS = "split-recipients"
+
+
+class Record(StrEnum):
+    """A fact the relay must write because of a finding (the service commits it)."""
+
+    OBJECTION = "objection"  # a global suppression for an objected contact
+    REPERMISSION = "repermission"  # the one re-permission message of a stale prospect
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One rule's verdict on one recipient."""
@@ -174,6 +193,8 @@ class Finding:
     action: Action
     reason: str  # human-readable, safe to put in an SMTP reply
     reason_code: str = ""  # namespaced detail, e.g. "consent.pre-ticked"
+    rewrite: RewriteStep | None = None  # for REWRITE findings: the edit asked for
+    record: Record | None = None  # what the relay must write when this finding holds
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +221,7 @@ class RecipientDecision:
     facts: dict[str, str] = field(default_factory=dict)  # the facts used, for explain/log
     record_first_message: bool = False
     record_repermission: bool = False
+    record_objection: bool = False  # add the global suppression (origin objection)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:

@@ -34,6 +34,7 @@ from proxy.policy.countries import CountryProfile, Regime, SoftOptinExtra
 from proxy.policy.model import Policy
 
 __all__ = [
+    "INDIRECT_SOURCES",
     "build_context",
     "campaign_facts",
     "consent_eval",
@@ -119,29 +120,53 @@ def relationship_controller(contact: Contact, policy: Policy) -> str:
     return contact.consent_controller or policy.compiled.default_controller
 
 
+# Source kinds whose consent was collected by someone other than the sending controller.
+INDIRECT_SOURCES = frozenset({SourceKind.PARTNER, SourceKind.BROKER})
+
+
 def consent_eval(contact: Contact | None, controller_id: str, policy: Policy) -> ConsentEval:
-    """Consent validity; a defective consent is no consent, and the reason names the defect."""
+    """Consent validity; a defective consent is no consent, and the reason names the defect.
+
+    Prior consent must be provable (GDPR art. 7(1), CPCE L.34-5): without proof or without
+    its date it is refused (PERFORMECLIC). Consent for a sister controller of the policy is
+    that controller's. Consent collected by anyone else (a partner or broker, or a third
+    party named in `consent_controller`) is indirect: valid only when the collector named
+    this controller (`partner_named = yes`), as the CNIL requires of partner lists.
+    """
     if contact is None or contact.consent is ConsentState.NONE:
         return ConsentEval(ConsentStatus.NONE, "consent.missing", "no consent recorded")
     if contact.consent is ConsentState.WITHDRAWN:
         return ConsentEval(ConsentStatus.WITHDRAWN, "consent.withdrawn", "consent withdrawn")
-    defect: tuple[str, str] | None = None
-    if contact.consent_method is ConsentMethod.PRE_TICKED:
-        defect = ("consent.pre-ticked", "consent was a pre-ticked box")
-    elif contact.consent_method is ConsentMethod.TERMS:
-        defect = ("consent.terms", "consent was bundled with the terms of use")
-    elif not (contact.consent_proof or "").strip():
-        defect = ("consent.no-proof", "no proof of consent stored")
-    elif relationship_controller(contact, policy) != controller_id:
-        defect = ("consent.other-controller", "consent was given to another controller")
-    elif contact.source_kind is SourceKind.PARTNER and contact.partner_named is not True:
-        defect = (
-            "consent.partner-not-named",
-            "collected by a partner that did not name this controller",
-        )
+    defect = _consent_defect(contact, controller_id, policy)
     if defect is not None:
         return ConsentEval(ConsentStatus.INVALID, *defect)
     return ConsentEval(ConsentStatus.VALID, "consent.valid", "valid consent")
+
+
+def _consent_defect(contact: Contact, controller_id: str, policy: Policy) -> tuple[str, str] | None:
+    if contact.consent_method is ConsentMethod.PRE_TICKED:
+        return "consent.pre-ticked", "consent was a pre-ticked box"
+    if contact.consent_method is ConsentMethod.TERMS:
+        return "consent.terms", "consent was bundled with the terms of use"
+    if not (contact.consent_proof or "").strip():
+        return "consent.no-proof", "no proof of consent stored"
+    if contact.consent_at is None:
+        return "consent.no-date", "no date of consent stored: prior consent cannot be shown"
+    collector = relationship_controller(contact, policy)
+    if collector != controller_id and collector in policy.controllers:
+        return "consent.other-controller", "consent was given to another controller"
+    indirect = collector != controller_id or contact.source_kind in INDIRECT_SOURCES
+    if indirect and contact.partner_named is not True:
+        who = (
+            f"a {contact.source_kind.value}"
+            if collector == controller_id and contact.source_kind is not None
+            else f"{collector!r}"
+        )
+        return (
+            "consent.partner-not-named",
+            f"consent collected by {who} that did not name this controller",
+        )
+    return None
 
 
 def soft_optin_eval(

@@ -17,7 +17,9 @@ from proxy.model import (
     MessageFacts,
     RecipientDecision,
     RecipientFacts,
+    Record,
     RewritePlan,
+    RewriteStep,
     Stage,
 )
 from proxy.policy.address import normalise_address
@@ -166,6 +168,7 @@ def _evaluate_context(ctx: RuleContext, rules: tuple[Rule, ...]) -> Evaluation:
     action = resolve_action(findings)
     rewriting = action is Action.REWRITE
     repermission = ctx.retention.stale and ctx.retention.repermission
+    records = {f.record for f in findings if f.record is not None}
     decision = RecipientDecision(
         address=ctx.recipient.address,
         action=action,
@@ -175,7 +178,8 @@ def _evaluate_context(ctx: RuleContext, rules: tuple[Rule, ...]) -> Evaluation:
         rewrite=_plan(ctx, findings) if rewriting else None,
         facts=_facts(ctx),
         record_first_message=rewriting and ctx.first_contact,
-        record_repermission=rewriting and repermission,
+        record_repermission=rewriting and Record.REPERMISSION in records,
+        record_objection=Record.OBJECTION in records,
     )
     return Evaluation(decision, tuple(verdicts))
 
@@ -195,15 +199,16 @@ def _basis(ctx: RuleContext, repermission: bool) -> Basis:
 
 
 def _plan(ctx: RuleContext, findings: tuple[Finding, ...]) -> RewritePlan:
-    rewrites = {f.rule for f in findings if f.action is Action.REWRITE}
+    """The edits the REWRITE findings ask for, by their typed step (no rule names here)."""
+    steps = {f.rewrite for f in findings if f.action is Action.REWRITE}
     return RewritePlan(
         language=ctx.policy.language(ctx.country),
         controller=ctx.controller_id,
         source=ctx.source or "",
-        first_contact_notice="first-contact-notice" in rewrites,
-        footer="footer" in rewrites,
-        list_unsubscribe="list-unsubscribe" in rewrites,
-        split_recipients="visible-recipients" in rewrites,
+        first_contact_notice=RewriteStep.FIRST_CONTACT_NOTICE in steps,
+        footer=RewriteStep.FOOTER in steps,
+        list_unsubscribe=RewriteStep.LIST_UNSUBSCRIBE in steps,
+        split_recipients=RewriteStep.SPLIT_RECIPIENTS in steps,
     )
 
 

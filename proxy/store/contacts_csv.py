@@ -41,8 +41,10 @@ _COUNTRY = re.compile(r"[A-Za-z]{2}")
 def check_email(value: str) -> str:
     """The normalised address, or RowError saying why it is not a mailbox address."""
     lowered = value.lower()
-    if value.isascii() and len(value) <= 320 and _EMAIL.fullmatch(lowered):
-        return lowered  # the common case: already trimmed ASCII, so lower case is the norm
+    if '"' not in value and value.isascii() and len(value) <= 320 and _EMAIL.fullmatch(lowered):
+        # The common case: trimmed, unquoted ASCII, where lower case is the normal form. A
+        # quoted local part takes the slow path: `"anne.marie"@x` is `anne.marie@x`.
+        return lowered
     if not value.strip():
         raise RowError("email: empty")
     email = normalise_address(value)

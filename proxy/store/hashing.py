@@ -17,6 +17,7 @@ __all__ = [
     "normalise_address",
     "normalise_domain",
     "sha256_hash",
+    "suppression_domains",
 ]
 
 
@@ -36,6 +37,16 @@ def domain_hash(key: bytes, domain: str) -> str:
     The `@` prefix keeps a domain's hash distinct from any address's hash.
     """
     return hmac_hex(key, "@" + normalise_domain(domain.lstrip("@")))
+
+
+def suppression_domains(domain: str) -> tuple[str, ...]:
+    """A normalised domain and its parents down to two labels, the domains whose suppression
+    covers it: `sales.acme.fr` -> (`sales.acme.fr`, `acme.fr`). A bare top-level domain is never
+    one (a suppression of `fr` would be a mistake, not an objection)."""
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return (domain,)
+    return tuple(".".join(labels[i:]) for i in range(len(labels) - 1))
 
 
 def sha256_hash(address: str) -> str:

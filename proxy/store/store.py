@@ -50,7 +50,9 @@ from proxy.store.hashing import (
     domain_hash,
     hmac_hex,
     normalise_address,
+    normalise_domain,
     sha256_hash,
+    suppression_domains,
 )
 from proxy.store.records import AuditRecord, ForgetResult, SuppressionEntry, UpsertResult
 from proxy.store.scopes import GLOBAL_SCOPE, normalise_scope
@@ -144,6 +146,11 @@ class Store:
     def domain_hash(self, domain: str) -> str:
         return self._domain_hashes(domain)
 
+    def _domain_hashes_of(self, email: str) -> tuple[str, ...]:
+        """Hashes of the address's domain and of each parent domain: a domain suppression of
+        `acme.fr` covers `sales.acme.fr` (see `suppression_domains`)."""
+        return tuple(self.domain_hash(d) for d in suppression_domains(email.rpartition("@")[2]))
+
     # -- plumbing ----------------------------------------------------------------------
 
     @asynccontextmanager
@@ -188,8 +195,8 @@ class Store:
         emails = set(normalised.values())
         keyed = {email: self.address_hash(email) for email in emails}
         plain = {email: sha256_hash(email) for email in emails}
-        domains = {email: self.domain_hash(email.rpartition("@")[2]) for email in emails}
-        wanted = {*keyed.values(), *plain.values(), *domains.values()}
+        domains = {email: self._domain_hashes_of(email) for email in emails}
+        wanted = {*keyed.values(), *plain.values(), *(h for hs in domains.values() for h in hs)}
         query = partial(_query_facts, emails, list(wanted), list(keyed.values()))
         async with self._guard("loading recipient facts", self._timeout):
             if self._sqlite is not None:
@@ -216,7 +223,11 @@ class Store:
             found = (
                 *by_hash.get((HASH_KIND_ADDRESS, keyed[email]), ()),
                 *by_hash.get((HASH_KIND_SHA256, plain[email]), ()),
-                *by_hash.get((HASH_KIND_DOMAIN, domains[email]), ()),
+                *(
+                    entry
+                    for hashed in domains[email]
+                    for entry in by_hash.get((HASH_KIND_DOMAIN, hashed), ())
+                ),
             )
             sent = by_send.get(keyed[email])
             facts[address] = RecipientFacts(
@@ -353,9 +364,10 @@ class Store:
     async def is_domain_suppressed(
         self, domain: str, scope: str | None = None
     ) -> list[Suppression]:
+        """Suppressions of the domain or of a parent domain (they cover its subdomains)."""
+        hashes = [self.domain_hash(d) for d in suppression_domains(normalise_domain(domain))]
         statement = select(suppressions).where(
-            suppressions.c.kind == HASH_KIND_DOMAIN,
-            suppressions.c.hash == self.domain_hash(domain),
+            suppressions.c.kind == HASH_KIND_DOMAIN, suppressions.c.hash.in_(hashes)
         )
         if scope is not None:
             statement = statement.where(suppressions.c.scope == scope)

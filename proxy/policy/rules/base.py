@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from proxy.model import Action, Finding, MessageFacts, SourceKind, Stage
+from proxy.model import Action, Finding, MessageFacts, Record, RewriteStep, SourceKind, Stage
 from proxy.policy.context import RuleContext
 
 __all__ = ["Rule", "mentions_present", "needs_notice"]
@@ -30,8 +30,16 @@ class Rule(ABC):
     def check(self, ctx: RuleContext) -> Finding | None:
         """The finding when the rule hits, else None. Pure: reads ctx only."""
 
-    def hit(self, action: Action, reason: str, code: str) -> Finding:
-        return Finding(rule=self.name, action=action, reason=reason, reason_code=code)
+    def hit(
+        self,
+        action: Action,
+        reason: str,
+        code: str,
+        *,
+        rewrite: RewriteStep | None = None,
+        record: Record | None = None,
+    ) -> Finding:
+        return Finding(self.name, action, reason, code, rewrite, record)
 
     def __repr__(self) -> str:
         return f"<rule {self.name}>"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from proxy.model import Action, Finding, Stage
+from proxy.model import Action, Finding, RewriteStep, Stage
 from proxy.policy.context import RuleContext
 from proxy.policy.model import FooterMode, SignedMessages, VisibleRecipients
 from proxy.policy.rules.base import Rule, mentions_present, needs_notice
@@ -29,6 +29,7 @@ class VisibleRecipientsRule(Rule):
                 Action.REWRITE,
                 f"{count} recipients visible: each copy shows only its own recipient",
                 "recipients.split",
+                rewrite=RewriteStep.SPLIT_RECIPIENTS,
             )
         return self.hit(
             Action.REJECT,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
-from proxy.model import Action, Finding, Stage
+from proxy.model import Action, Finding, RecipientDecision, Record, Stage
 from proxy.policy.context import RuleContext
 from proxy.policy.rules.base import Rule
 
-__all__ = ["StaleProspect"]
+__all__ = ["StaleProspect", "repermission_used"]
 
 
 class StaleProspect(Rule):
@@ -28,6 +29,7 @@ class StaleProspect(Rule):
                 Action.FORWARD,
                 f"{retention.reason}: the one re-permission message is allowed",
                 "retention.repermission",
+                record=Record.REPERMISSION,
             )
         reason, code = retention.reason, "retention.stale"
         if ctx.campaign is not None and ctx.campaign.repermission:
@@ -39,3 +41,21 @@ class StaleProspect(Rule):
                 reason += f"; the re-permission message was already sent on {sent}"
                 code = "retention.repermission-used"
         return self.hit(Action.REJECT, reason, code)
+
+
+def repermission_used(decision: RecipientDecision) -> RecipientDecision:
+    """The decision when the one re-permission message could not be claimed (another message,
+    maybe on another relay instance, took it first): a `stale-prospect` refusal."""
+    finding = StaleProspect().hit(
+        Action.REJECT,
+        "retention window passed and the one re-permission message was already sent",
+        "retention.repermission-used",
+    )
+    return replace(
+        decision,
+        action=Action.REJECT,
+        findings=(*decision.findings, finding),
+        rewrite=None,
+        record_first_message=False,
+        record_repermission=False,
+    )

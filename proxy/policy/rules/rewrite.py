@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from proxy.model import Action, Finding, Stage
+from proxy.model import Action, Finding, RewriteStep, Stage
 from proxy.policy.context import RuleContext
 from proxy.policy.model import FooterMode
 from proxy.policy.rules.base import Rule, mentions_present, needs_notice
@@ -38,7 +38,7 @@ class FooterRule(Rule):
             )
         if message.already_footed or message.signed_or_encrypted:
             return None  # signed: `cannot-add-footer` decides
-        return self.hit(Action.REWRITE, "footer added", "footer.add")
+        return self.hit(Action.REWRITE, "footer added", "footer.add", rewrite=RewriteStep.FOOTER)
 
 
 class FirstContactNotice(Rule):
@@ -58,6 +58,7 @@ class FirstContactNotice(Rule):
             f"first message to a contact obtained indirectly (source kind: {kind}): "
             "art. 14 notice added",
             "notice.add",
+            rewrite=RewriteStep.FIRST_CONTACT_NOTICE,
         )
 
 
@@ -71,5 +72,8 @@ class ListUnsubscribe(Rule):
         if ctx.message is None:
             return None
         return self.hit(
-            Action.REWRITE, "List-Unsubscribe and List-Unsubscribe-Post set", "headers.unsubscribe"
+            Action.REWRITE,
+            "List-Unsubscribe and List-Unsubscribe-Post set",
+            "headers.unsubscribe",
+            rewrite=RewriteStep.LIST_UNSUBSCRIBE,
         )

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from proxy.model import Action, Finding, Stage, Suppression
 from proxy.policy.context import RuleContext
-from proxy.policy.countries import canonical_country
+from proxy.policy.countries import STRICT, canonical_country
 from proxy.policy.rules.base import Rule
 
 __all__ = ["Suppressed"]
@@ -15,7 +15,9 @@ __all__ = ["Suppressed"]
 class Suppressed(Rule):
     """Scopes: `global` and `controller:<id>` always (for transactional mail only the sending
     controller's own list); `national:<CC>` (AT ECG list, PT list) for recipients of that
-    country unless they gave valid consent, since those registers bar only unsolicited mail."""
+    country unless they gave valid consent, since those registers bar only unsolicited mail.
+    A recipient of unknown country (the STRICT profile) could live in any of them: every
+    national list applies (fail closed)."""
 
     __slots__ = ()
     name: ClassVar[str] = "suppressed"
@@ -28,10 +30,12 @@ class Suppressed(Rule):
             code = self._match(entry, ctx)
             if code is not None:
                 what = "domain" if entry.domain_wide else "address"
+                unknown = "; country unknown: every national list applies"
                 return self.hit(
                     Action.REJECT,
                     f"{what} objected to receiving our messages "
-                    f"(list {entry.scope}, {entry.origin.value})",
+                    f"(list {entry.scope}, {entry.origin.value})"
+                    f"{unknown if code.endswith('unknown-country') else ''}",
                     code,
                 )
         return None
@@ -46,6 +50,10 @@ class Suppressed(Rule):
         if scope == "global":
             return "suppression.global"
         kind, _, country = scope.partition(":")
-        if kind == "national" and canonical_country(country) == ctx.country:
-            return None if ctx.consent.valid else "suppression.national"
+        if kind != "national" or ctx.consent.valid:
+            return None
+        if canonical_country(country) == ctx.country:
+            return "suppression.national"
+        if ctx.country == STRICT:
+            return "suppression.national-unknown-country"
         return None

@@ -1,0 +1,93 @@
+"""Issue 13 (compliance rules, second look) at the store: quoted local parts and domain
+suppressions covering subdomains. Real database (SQLite or PostgreSQL), CSV import, CLI."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from proxy.model import SuppressionOrigin
+from proxy.store import Store
+from proxy.store.importer import import_contacts
+from tests.integration.test_register_cli import Cli
+
+QUOTED = '"anne.marie"@example.fr'
+PLAIN = "anne.marie@example.fr"
+SPELLINGS = (QUOTED, PLAIN, '"Anne.Marie"@Example.FR', " <anne.marie@EXAMPLE.fr.> ")
+
+
+async def _import(store: Store, text: str) -> None:
+    errors: list[tuple[int, str]] = []
+    await import_contacts(
+        store, io.StringIO(text, newline=""), on_error=lambda n, r: errors.append((n, r))
+    )
+    assert errors == []
+
+
+# -- 13.5: one normalisation everywhere -------------------------------------------------------
+
+
+async def test_a_quoted_import_is_stored_once_under_the_plain_spelling(store: Store) -> None:
+    await _import(store, f"email,country\n{QUOTED},FR\n")
+    await _import(store, f"email,country\n{PLAIN},DE\n")  # the same mailbox: an update
+
+    for spelling in SPELLINGS:
+        found = await store.get_contact(spelling)
+        assert found is not None and found.email == PLAIN and found.country == "DE", spelling
+
+
+async def test_an_objection_imported_quoted_suppresses_every_spelling(store: Store) -> None:
+    await _import(store, f"email,consent\n{QUOTED},withdrawn\n")
+
+    for spelling in SPELLINGS:
+        listed = await store.is_suppressed(spelling)
+        assert [s.origin for s in listed] == [SuppressionOrigin.OBJECTION], spelling
+
+
+async def test_forget_erases_a_quoted_import(store: Store) -> None:
+    await _import(store, f"email,country\n{QUOTED},FR\n")
+
+    result = await store.forget(PLAIN)
+
+    assert result.contact_deleted
+    assert await store.get_contact(QUOTED) is None
+
+
+def test_cli_suppress_check_and_forget_accept_either_spelling(run: Cli) -> None:
+    run("db", "upgrade")
+    run("contacts", "import", run.write("c.csv", f"email,country\n{QUOTED},FR\n"))
+    run("suppress", "add", QUOTED)
+
+    assert "suppressed" in run("suppress", "check", PLAIN).output
+    assert "suppressed" in run("suppress", "check", '"Anne.Marie"@example.fr').output
+    assert "register entry erased" in run("forget", PLAIN).output
+    assert "not in the register" in run("contacts", "show", QUOTED).output
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path: Path) -> Cli:
+    return Cli(database_url, tmp_path)
+
+
+# -- 13.7: a domain suppression covers its subdomains ----------------------------------------
+
+
+async def test_domain_suppression_covers_subdomains_not_siblings(store: Store) -> None:
+    await store.add_suppression(domain="acme.fr", origin=SuppressionOrigin.MANUAL)
+
+    for covered in ("paul@acme.fr", "paul@sales.acme.fr", "x@a.b.acme.fr", "y@SALES.Acme.FR"):
+        found = await store.is_suppressed(covered)
+        assert [s.domain_wide for s in found] == [True], covered
+    for free in ("paul@notacme.fr", "paul@acme.fr.example", "paul@acme.com", "paul@fr"):
+        assert await store.is_suppressed(free) == [], free
+    assert await store.is_domain_suppressed("eu.sales.acme.fr")
+    assert not await store.is_domain_suppressed("acme.com")
+
+
+async def test_a_subdomain_suppression_does_not_cover_its_parent(store: Store) -> None:
+    await store.add_suppression(domain="sales.acme.fr", origin=SuppressionOrigin.MANUAL)
+
+    assert await store.is_suppressed("paul@sales.acme.fr")
+    assert await store.is_suppressed("paul@acme.fr") == []

@@ -89,6 +89,10 @@ def db_upgrade(config_file: Path | None) -> None:
                 f"database schema upgraded from {before.current or '(empty)'} "
                 f"to revision {after.current}"
             )
+        async with open_store(settings) as store:
+            fixed = await store.renormalise_addresses()
+        if fixed:
+            click.echo(f"{fixed} register address(es) moved to their normal spelling")
 
     run_with_settings(work, config_file)
 

@@ -590,6 +590,71 @@ class Store:
             )
         return ForgetResult(contact.rowcount > 0, sent.rowcount > 0, created > 0)
 
+    async def renormalise_addresses(self) -> int:
+        """Move register rows stored in a spelling that is not the normal form (quoted local
+        parts imported by the CSV fast path before issue 13: `"anne.marie"@x` kept its quotes)
+        to the normal form, with their suppressions and send records re-hashed. Idempotent;
+        `db upgrade` runs it. Returns how many register rows were fixed."""
+        async with self._read("reading quoted addresses") as connection:
+            rows = (
+                await connection.execute(
+                    select(contacts.c.email).where(contacts.c.email.contains('"'))
+                )
+            ).all()
+        moves = [
+            (row.email, normal)
+            for row in rows
+            if (normal := normalise_address(row.email)) != row.email
+        ]
+        for old, new in moves:
+            await self._move_address(old, new)
+        return len(moves)
+
+    async def _move_address(self, old: str, new: str) -> None:
+        old_hash, new_hash = hmac_hex(self._key, old), self.address_hash(new)
+        async with self._write("re-normalising an address") as connection:
+            taken = await connection.scalar(
+                select(func.count()).select_from(contacts).where(contacts.c.email == new)
+            )
+            if taken:  # the normal spelling was imported too: that row is the one used
+                await connection.execute(delete(contacts).where(contacts.c.email == old))
+            else:
+                await connection.execute(
+                    contacts.update()
+                    .where(contacts.c.email == old)
+                    .values(email=new, address_hash=new_hash)
+                )
+            listed = (
+                await connection.execute(
+                    select(suppressions).where(
+                        suppressions.c.kind == HASH_KIND_ADDRESS, suppressions.c.hash == old_hash
+                    )
+                )
+            ).all()
+            await self._insert_suppressions(
+                connection,
+                [
+                    _suppression_row(
+                        new_hash,
+                        HASH_KIND_ADDRESS,
+                        r.scope,
+                        SuppressionOrigin(r.origin),
+                        r.created_at,
+                    )
+                    for r in listed
+                ],
+            )
+            await connection.execute(
+                delete(suppressions).where(
+                    suppressions.c.kind == HASH_KIND_ADDRESS, suppressions.c.hash == old_hash
+                )
+            )
+            sent = await connection.scalar(
+                select(func.count()).select_from(sends).where(sends.c.address_hash == new_hash)
+            )
+            moved = delete(sends) if sent else sends.update().values(address_hash=new_hash)
+            await connection.execute(moved.where(sends.c.address_hash == old_hash))
+
     # -- audit trail -------------------------------------------------------------------
 
     async def record_audit(self, records: Sequence[AuditRecord]) -> None:

@@ -10,7 +10,9 @@ import pytest
 
 from proxy.model import SuppressionOrigin
 from proxy.store import Store
+from proxy.store.hashing import hmac_hex
 from proxy.store.importer import import_contacts
+from tests.integration.conftest import HASH_KEY
 from tests.integration.test_register_cli import Cli
 
 QUOTED = '"anne.marie"@example.fr'
@@ -91,3 +93,32 @@ async def test_a_subdomain_suppression_does_not_cover_its_parent(store: Store) -
 
     assert await store.is_suppressed("paul@sales.acme.fr")
     assert await store.is_suppressed("paul@acme.fr") == []
+
+
+async def test_rows_stored_quoted_by_the_old_fast_path_are_moved_with_their_hashes(
+    store: Store,
+) -> None:
+    # What the CSV fast path stored before the fix: the quoted spelling, hashed as such.
+    columns = ["email", "country", "consent"]
+    await store.upsert_contact_rows(
+        [
+            {"email": QUOTED, "country": "FR", "consent": "withdrawn"},
+            {"email": '"bob"@example.fr', "country": "FR", "consent": "none"},
+            {"email": "bob@example.fr", "country": "DE", "consent": "none"},
+        ],
+        columns,
+        normalised=True,
+    )
+    await store.record_first_message(hmac_hex(HASH_KEY, QUOTED))
+    assert await store.is_suppressed(PLAIN) == []  # the objection hides under the old hash
+
+    assert await store.renormalise_addresses() == 2
+    assert await store.renormalise_addresses() == 0  # idempotent
+
+    found = await store.get_contact(PLAIN)
+    assert found is not None and found.email == PLAIN
+    assert [s.origin for s in await store.is_suppressed(PLAIN)] == [SuppressionOrigin.OBJECTION]
+    bob = await store.get_contact('"bob"@example.fr')
+    assert bob is not None and bob.email == "bob@example.fr" and bob.country == "DE"
+    assert (await store.load_recipient_facts([PLAIN]))[PLAIN].first_message_at is not None
+    assert (await store.forget(QUOTED)).contact_deleted

@@ -31,6 +31,7 @@ from proxy.policy.context import (
     SoftStatus,
 )
 from proxy.policy.countries import CountryProfile, Regime, SoftOptinExtra
+from proxy.policy.lastcontact import last_contact
 from proxy.policy.model import Policy
 
 __all__ = [
@@ -241,8 +242,9 @@ def retention_eval(
     policy: Policy,
     today: date,
 ) -> RetentionEval:
-    """Prospect data is usable 3 years from max(collected_at, last_interaction); a customer's
-    3 years from the last purchase. A contact without any date is not judged stale."""
+    """Prospect data is usable 3 years from the last contact (`proxy.policy.lastcontact`, the
+    definition purge uses too); a customer's 3 years from the last purchase. A contact
+    without any date is not judged stale."""
     contact = recipient.contact
     retention = policy.retention
     if contact is None:
@@ -255,17 +257,14 @@ def retention_eval(
     )
     if is_customer:
         return RetentionEval(True, contact.last_purchase, False, False, "current customer")
-    dates = [d for d in (contact.collected_at, contact.last_interaction) if d is not None]
-    if contact.last_purchase is not None:
-        dates.append(contact.last_purchase)
-    if not dates:
+    anchor = last_contact(contact)
+    if anchor is None:
         return RetentionEval(False, None, False, False, "no collection or interaction date")
-    anchor = max(dates)
     if anchor >= months_before(today, retention.prospect_months):
         return RetentionEval(False, anchor, False, False, "within the retention window")
     reason = (
-        f"last collection/interaction {anchor.isoformat()} is older than "
-        f"{retention.prospect_months} months"
+        f"last contact (collection, interaction, purchase or consent) {anchor.isoformat()} "
+        f"is older than {retention.prospect_months} months"
     )
     wants = campaign is not None and campaign.repermission
     allowed = wants and profile.repermission_allowed and recipient.repermission_at is None

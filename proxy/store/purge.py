@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, delete, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from proxy.model import ConsentState
+from proxy.policy.lastcontact import CONSENT_DATE, NOT_AN_ACT, PERSON_DATES
 from proxy.store.database import WRITE_OPTION
 from proxy.store.failures import store_errors
 from proxy.store.tables import audit_records, contacts
@@ -43,27 +45,29 @@ def _old_audit(cutoffs: PurgeCutoffs) -> ColumnElement[bool]:
 
 
 def _old_contact(cutoffs: PurgeCutoffs) -> ColumnElement[bool]:
-    """Contacts whose every known date is past its window (see the stale-prospect rule).
-
-    Like the rule, a contact without any collection, interaction or purchase date is never
-    judged stale. A last purchase must be older than both windows (a current customer is
-    kept), and a consent recorded within the prospect window keeps the contact too, so its
-    proof of consent is not erased while it may still be relied on.
-    """
+    """Contacts whose last contact (`proxy.policy.lastcontact`, the stale-prospect rule's
+    definition) is past the prospect window, and whose last purchase is past the customer
+    window too (a current customer is kept). Like the rule, a contact without any date is
+    never judged stale; a standing consent given by the person counts as a contact, so its
+    proof is not erased while it may still be relied on."""
     purchase_before = min(cutoffs.prospect_before, cutoffs.customer_before)
-    windows = (
-        (contacts.c.collected_at, cutoffs.prospect_before),
-        (contacts.c.last_interaction, cutoffs.prospect_before),
-        (contacts.c.consent_at, cutoffs.prospect_before),
-        (contacts.c.last_purchase, purchase_before),
+    person = [contacts.c[name] for name in PERSON_DATES]
+    consent_date = contacts.c[CONSENT_DATE]
+    consent_counts = and_(
+        contacts.c.consent == ConsentState.GRANTED.value,
+        or_(
+            contacts.c.consent_method.is_(None),
+            contacts.c.consent_method.not_in([method.value for method in NOT_AN_ACT]),
+        ),
     )
     return and_(
         or_(
-            contacts.c.collected_at.is_not(None),
-            contacts.c.last_interaction.is_not(None),
-            contacts.c.last_purchase.is_not(None),
+            *(column.is_not(None) for column in person),
+            and_(consent_counts, consent_date.is_not(None)),
         ),
-        *(or_(column.is_(None), column < before) for column, before in windows),
+        *(or_(column.is_(None), column < cutoffs.prospect_before) for column in person),
+        or_(not_(consent_counts), consent_date.is_(None), consent_date < cutoffs.prospect_before),
+        or_(contacts.c.last_purchase.is_(None), contacts.c.last_purchase < purchase_before),
     )
 
 

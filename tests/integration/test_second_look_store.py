@@ -4,14 +4,28 @@ suppressions covering subdomains. Real database (SQLite or PostgreSQL), CSV impo
 from __future__ import annotations
 
 import io
+import itertools
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from proxy.model import SuppressionOrigin
-from proxy.store import Store
+from proxy.model import (
+    ConsentMethod,
+    ConsentState,
+    Contact,
+    Kind,
+    RecipientFacts,
+    SuppressionOrigin,
+)
+from proxy.policy.derive import months_before, retention_eval
+from proxy.policy.lastcontact import last_contact
+from proxy.policy.model import Policy, Retention
+from proxy.settings import DatabaseSettings
+from proxy.store import Store, create_engine
 from proxy.store.hashing import hmac_hex
 from proxy.store.importer import import_contacts
+from proxy.store.purge import PurgeCutoffs, count_purgeable, purge
 from tests.integration.conftest import HASH_KEY
 from tests.integration.test_register_cli import Cli
 
@@ -122,3 +136,82 @@ async def test_rows_stored_quoted_by_the_old_fast_path_are_moved_with_their_hash
     assert bob is not None and bob.email == "bob@example.fr" and bob.country == "DE"
     assert (await store.load_recipient_facts([PLAIN]))[PLAIN].first_message_at is not None
     assert (await store.forget(QUOTED)).contact_deleted
+
+
+# -- 13.9: one definition of "last contact" for the stale-prospect rule and purge ------------
+
+_DAYS = (None, "old", "edge", "recent")
+
+
+def _day(which: str | None, cutoff: date) -> date | None:
+    return {
+        None: None,
+        "old": cutoff - timedelta(days=1),
+        "edge": cutoff,
+        "recent": cutoff + timedelta(days=400),
+    }[which]
+
+
+def _register(cutoff: date) -> list[Contact]:
+    """Every combination of collection, interaction and consent dates around the cutoff,
+    with standing, withdrawn and not-an-act consents."""
+    people: list[Contact] = []
+    consents = (
+        (ConsentState.GRANTED, ConsentMethod.CHECKBOX),
+        (ConsentState.GRANTED, ConsentMethod.PRE_TICKED),
+        (ConsentState.GRANTED, None),
+        (ConsentState.WITHDRAWN, ConsentMethod.CHECKBOX),
+        (ConsentState.NONE, None),
+    )
+    for n, (collected, clicked, consented_on, (state, method)) in enumerate(
+        itertools.product(_DAYS, _DAYS, _DAYS, consents)
+    ):
+        people.append(
+            Contact(
+                email=f"p{n}@prospects.example",
+                kind=Kind.B2B,
+                collected_at=_day(collected, cutoff),
+                last_interaction=_day(clicked, cutoff),
+                consent=state,
+                consent_at=_day(consented_on, cutoff),
+                consent_method=method,
+            )
+        )
+    return people
+
+
+async def test_purge_removes_exactly_the_contacts_the_rule_calls_stale(
+    store: Store, migrated_url: str
+) -> None:
+    today = date(2026, 12, 1)
+    retention = Retention()
+    cutoff = months_before(today, retention.prospect_months)
+    people = _register(cutoff)
+    await store.upsert_contacts(people)
+    policy = Policy.model_validate(
+        {"controllers": {"a": {"legal_name": "A", "postal_address": "x", "domains": ["a.fr"],
+                               "privacy_url": "https://a.fr/p"}}}
+    )  # fmt: skip
+    stale = {
+        c.email
+        for c in people
+        if retention_eval(
+            RecipientFacts(c.email, c), "a", None, policy.profile("FR"), policy, today
+        ).stale
+    }
+    assert stale == {c.email for c in people if (lc := last_contact(c)) and lc < cutoff}
+    assert 0 < len(stale) < len(people)
+
+    engine = create_engine(DatabaseSettings(url=migrated_url))
+    try:
+        limits = PurgeCutoffs(
+            audit_before=datetime(2000, 1, 1, tzinfo=UTC),
+            prospect_before=cutoff,
+            customer_before=months_before(today, retention.customer_months),
+        )
+        assert (await count_purgeable(engine, limits)).contacts == len(stale)
+        await purge(engine, limits)
+    finally:
+        await engine.dispose()
+    kept = {c.email for c in people if await store.get_contact(c.email) is not None}
+    assert kept == {c.email for c in people} - stale

@@ -36,6 +36,12 @@ PAUL = "paul.martin@acme-industrie.fr"
 RUN = {"product": "running"}
 FIN = {"targets": ("finance",)}
 STALE = {"collected_at": date(2021, 5, 1), "last_interaction": date(2022, 1, 15)}
+FRESH_CONSENT = {
+    "consent": ConsentState.GRANTED,
+    "consent_at": date(2026, 11, 2),
+    "consent_method": ConsentMethod.CHECKBOX,
+    "consent_proof": "form-log-9",
+}
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,21 @@ CASES = [
     Case("stale-refreshed-by-interaction", PAUL,
          prospect(PAUL, collected_at=date(2021, 1, 1), last_interaction=date(2025, 1, 1)), FIN,
          Action.REWRITE, absent=("stale-prospect",)),
+    # a fresh consent restarts the window (issue 13.9), boundaries as for collection
+    Case("stale-refreshed-by-consent", PAUL, prospect(PAUL, **STALE, **FRESH_CONSENT), FIN,
+         Action.REWRITE, absent=("stale-prospect",)),
+    Case("stale-consent-at-boundary", PAUL,
+         prospect(PAUL, **STALE, **{**FRESH_CONSENT, "consent_at": date(2023, 12, 1)}), FIN,
+         Action.REWRITE, absent=("stale-prospect",)),
+    Case("stale-consent-day-before", PAUL,
+         prospect(PAUL, **STALE, **{**FRESH_CONSENT, "consent_at": date(2023, 11, 30)}), FIN,
+         Action.REJECT, "stale-prospect", code="retention.stale"),
+    Case("stale-pre-ticked-consent-restarts-nothing", PAUL,
+         prospect(PAUL, **STALE, **{**FRESH_CONSENT, "consent_method": ConsentMethod.PRE_TICKED}),
+         FIN, Action.REJECT, "stale-prospect", code="retention.stale"),
+    Case("stale-refreshed-by-purchase", PAUL,
+         prospect(PAUL, **STALE, last_purchase=date(2025, 6, 1)), FIN, Action.REWRITE,
+         absent=("stale-prospect",)),
     Case("stale-repermission-once", PAUL, prospect(PAUL, **STALE),
          {**FIN, "repermission": True}, Action.REWRITE, "stale-prospect",
          code="retention.repermission"),
@@ -320,7 +341,8 @@ CASES = [
          {**FIN, "repermission": True}, Action.REJECT, "stale-prospect",
          recipient={"repermission_at": datetime(2026, 1, 1)}, code="retention.repermission-used"),
     Case("stale-at-repermission-forbidden", "max@firma.at",
-         consented("max@firma.at", kind=Kind.B2B, country="AT", **STALE),
+         consented("max@firma.at", kind=Kind.B2B, country="AT", **STALE,
+                   consent_at=date(2021, 5, 1)),
          {"repermission": True}, Action.REJECT, "stale-prospect",
          code="retention.repermission-forbidden"),
     Case("stale-customer-not-prospect", MARIE,

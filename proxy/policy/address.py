@@ -36,9 +36,9 @@ def _normalise_local(local: str) -> str:
         inner = re.sub(r"\\(.)", r"\1", local[1:-1])
         quoted = '"' + _NEEDS_ESCAPE.sub(r"\\\1", inner) + '"'
         local = inner if _DOT_ATOM.match(inner) else quoted
-    if not local.isascii():
-        local = unicodedata.normalize("NFC", local)
-    return local.lower()
+    if local.isascii():
+        return local.lower()
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", local).lower())
 
 
 def split_address(address: str) -> tuple[str, str]:
@@ -55,8 +55,9 @@ def split_address(address: str) -> tuple[str, str]:
 def normalise_address(address: str) -> str:
     """The lookup form: trimmed, lower case, IDN domain as A-label, needless quotes removed."""
     local, domain = split_address(address)
-    if not domain:
-        return local.lower()
+    if not domain:  # not a mailbox address: trimmed and lower-cased, idempotently
+        at = "@" if address.strip().rstrip(">").rstrip().endswith("@") else ""
+        return local.strip().lower() + at
     return f"{_normalise_local(local)}@{normalise_domain(domain)}"
 
 

@@ -466,16 +466,6 @@ def test_rule_case(case: Case) -> None:
         assert rule not in decision.rule_ids, decision.findings
 
 
-def test_rule_ids_match_rules_md_order() -> None:
-    assert [rule.name for rule in RULES] == [
-        "not-commercial", "suppressed", "objected", "operational-address", "consent-invalid",
-        "b2c-no-consent", "soft-optin", "customer-inactive", "b2b-no-consent",
-        "b2b-not-relevant", "stale-prospect", "sector-ban", "source-unknown", "scraped-source",
-        "sender-not-allowed", "deceptive-subject", "third-party-offer", "visible-recipients",
-        "cannot-add-footer", "footer", "first-contact-notice", "list-unsubscribe",
-    ]  # fmt: skip
-
-
 def test_every_rule_is_described_and_frozen() -> None:
     for rule in RULES:
         assert rule.description and rule.stage in (Stage.RCPT, Stage.DATA)

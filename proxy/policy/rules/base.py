@@ -14,15 +14,21 @@ __all__ = ["Rule", "mentions_present", "needs_notice"]
 class Rule(ABC):
     """One rule ID of RULES.md §4.
 
+    `description` (the condition) and `outcome` are the rule's row of the rule table in
+    docs/RULES.md, which is generated from them (`proxy.policy.rules.table`) and tested equal.
     `stage` is the earliest stage the rule can run at: RCPT rules run again at DATA (with the
     controller and campaign then known); at RCPT they return a finding only when it holds
     whatever the message says. `commercial_only` rules do not run for transactional mail.
+    A new rule is one module with one such class plus one line in `RULES`: REWRITE findings
+    say what to edit with a `RewriteStep`, and facts to write with a `Record`.
     """
 
     __slots__ = ()
 
     name: ClassVar[str]
     description: ClassVar[str]
+    outcome: ClassVar[str]
+    basis_only: ClassVar[bool] = False  # names a legal basis; never refuses by itself
     stage: ClassVar[Stage]
     commercial_only: ClassVar[bool] = True
 

@@ -22,8 +22,14 @@ class ConsentInvalid(Rule):
     __slots__ = ()
     name: ClassVar[str] = "consent-invalid"
     description: ClassVar[str] = (
-        "consent recorded but pre-ticked, bundled with terms, without proof, for another "
-        "controller, or collected by a partner that did not name this controller"
+        "consent recorded but pre-ticked, bundled with terms of use, without proof, without a "
+        "date, for another controller of the policy, or collected indirectly (`source_kind` "
+        "partner or broker, or a `consent_controller` outside the policy) without "
+        "`partner_named = yes`"
+    )
+    outcome: ClassVar[str] = (
+        "treated as no consent, the reason names the defect (CPCE L.34-5, GDPR art. 7(1), "
+        "PERFORMECLIC)"
     )
     stage: ClassVar[Stage] = Stage.RCPT
 
@@ -38,7 +44,8 @@ class ConsentInvalid(Rule):
 class B2cNoConsent(Rule):
     __slots__ = ()
     name: ClassVar[str] = "b2c-no-consent"
-    description: ClassVar[str] = "consumer without valid consent and without soft opt-in"
+    description: ClassVar[str] = "kind b2c, no valid consent, soft opt-in not satisfied"
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -57,9 +64,10 @@ class B2bNoConsent(Rule):
     __slots__ = ()
     name: ClassVar[str] = "b2b-no-consent"
     description: ClassVar[str] = (
-        "business or generic address in a country that requires opt-in for it, without "
-        "valid consent or soft opt-in"
+        "kind b2b or generic in a country whose profile says opt-in for it, no valid consent,"
+        " no soft opt-in"
     )
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -18,6 +18,7 @@ class VisibleRecipientsRule(Rule):
     __slots__ = ()
     name: ClassVar[str] = "visible-recipients"
     description: ClassVar[str] = "several recipients visible in To/Cc of one marketing message"
+    outcome: ClassVar[str] = "reject (or split into one copy per recipient when the policy says so)"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -44,8 +45,10 @@ class CannotAddFooter(Rule):
     __slots__ = ()
     name: ClassVar[str] = "cannot-add-footer"
     description: ClassVar[str] = (
-        "signed/encrypted message without the required mentions, which cannot be added"
+        "the footer is required and the message is signed/encrypted (multipart/signed, "
+        "S/MIME) without the required mentions already present"
     )
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -20,7 +20,13 @@ class Objected(Rule):
 
     __slots__ = ()
     name: ClassVar[str] = "objected"
-    description: ClassVar[str] = "consent withdrawn, or marketing refused at collection"
+    description: ClassVar[str] = (
+        "consent withdrawn, or the customer refused marketing at collection"
+    )
+    outcome: ClassVar[str] = (
+        "reject, and record a global suppression (origin objection) unless the address is on "
+        "the global list already, whatever other list matches (GDPR art. 21(3))"
+    )
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -53,7 +59,8 @@ def _globally_suppressed(ctx: RuleContext) -> bool:
 class OperationalAddress(Rule):
     __slots__ = ()
     name: ClassVar[str] = "operational-address"
-    description: ClassVar[str] = "the local part is an operational mailbox (abuse, postmaster...)"
+    description: ClassVar[str] = "local part is an operational mailbox"
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -17,9 +17,11 @@ class B2bNotRelevant(Rule):
     __slots__ = ()
     name: ClassVar[str] = "b2b-not-relevant"
     description: ClassVar[str] = (
-        "named business address in an opt-out country, no consent, and the campaign's target "
-        "functions do not include the contact's job function"
+        "kind b2b in an opt-out country, no consent, and the campaign's target functions "
+        "(`X-Prospect-Targets` or campaign) do not include the contact's `job_function` (or "
+        "either is missing)"
     )
+    outcome: ClassVar[str] = "reject (NESTOR: a lunch-delivery offer to office staff)"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -16,7 +16,13 @@ class StaleProspect(Rule):
     __slots__ = ()
     name: ClassVar[str] = "stale-prospect"
     description: ClassVar[str] = (
-        "prospect whose max(collected_at, last_interaction) is older than the retention window"
+        "prospect (not a customer) whose last contact, max(collected_at, last_interaction, "
+        "last_purchase, consent_at of a standing consent the person gave), is older than the "
+        "retention window"
+    )
+    outcome: ClassVar[str] = (
+        "reject, except one re-permission message (`X-Prospect-Repermission: yes`) per "
+        "contact, recorded"
     )
     stage: ClassVar[Stage] = Stage.DATA
 

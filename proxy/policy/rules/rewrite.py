@@ -18,8 +18,11 @@ class FooterRule(Rule):
 
     __slots__ = ()
     name: ClassVar[str] = "footer"
-    description: ClassVar[str] = (
-        "controller identity, 'commercial prospecting', data source and unsubscribe link"
+    description: ClassVar[str] = "every commercial message"
+    outcome: ClassVar[str] = (
+        "rewrite: footer with the controller's identity (legal name, postal address), \"this "
+        'is commercial prospecting", the data source, and a visible unsubscribe link; in the '
+        "recipient's language"
     )
     stage: ClassVar[Stage] = Stage.DATA
 
@@ -45,7 +48,12 @@ class FirstContactNotice(Rule):
     __slots__ = ()
     name: ClassVar[str] = "first-contact-notice"
     description: ClassVar[str] = (
-        "first message to a contact whose data was not obtained from them: GDPR art. 14 notice"
+        "first message the relay sends to a contact whose `source_kind` is not `direct`"
+    )
+    outcome: ClassVar[str] = (
+        "rewrite: the GDPR art. 14 notice (controller, purpose, legal basis, source, "
+        "retention, right to object, privacy-policy URL, right to complain to the authority);"
+        " the relay records that it was sent"
     )
     stage: ClassVar[Stage] = Stage.DATA
 
@@ -65,7 +73,12 @@ class FirstContactNotice(Rule):
 class ListUnsubscribe(Rule):
     __slots__ = ()
     name: ClassVar[str] = "list-unsubscribe"
-    description: ClassVar[str] = "one List-Unsubscribe (https + mailto) with One-Click POST"
+    description: ClassVar[str] = "every commercial message"
+    outcome: ClassVar[str] = (
+        "rewrite: exactly one `List-Unsubscribe` (https URL + mailto) and `List-Unsubscribe-"
+        "Post: List-Unsubscribe=One-Click`, then DKIM-sign covering both when a key is "
+        "configured"
+    )
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:

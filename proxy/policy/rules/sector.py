@@ -17,9 +17,9 @@ class SectorBan(Rule):
     __slots__ = ()
     name: ClassVar[str] = "sector-ban"
     description: ClassVar[str] = (
-        "consumer, campaign category in a banned sector (energy renovation, home adaptation), "
-        "no ongoing contract"
+        "FR consumer and the campaign category is a banned sector, no ongoing contract"
     )
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:

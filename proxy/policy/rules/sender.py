@@ -17,7 +17,10 @@ class SenderNotAllowed(Rule):
 
     __slots__ = ()
     name: ClassVar[str] = "sender-not-allowed"
-    description: ClassVar[str] = "the From domain is not one of the controller's domains"
+    description: ClassVar[str] = (
+        "the From domain is not one of the controller's domains in the policy"
+    )
+    outcome: ClassVar[str] = "reject (identity must not be concealed)"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -37,9 +40,10 @@ class DeceptiveSubject(Rule):
     __slots__ = ()
     name: ClassVar[str] = "deceptive-subject"
     description: ClassVar[str] = (
-        "the subject matches a deceptive pattern (fake reply/forward on a first contact, "
-        "unpaid invoice, ...)"
+        "subject matches the policy's deceptive patterns (fake `RE:`/`TR:`/`Fwd:` on a first "
+        'contact, "unpaid invoice", ...)'
     )
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -16,10 +16,15 @@ class SoftOptin(Rule):
 
     __slots__ = ()
     name: ClassVar[str] = "soft-optin"
+    basis_only: ClassVar[bool] = True
     description: ClassVar[str] = (
-        "customer of this controller, direct collection in a sale, same product family, "
-        "objection offered and not used, plus the country's extra"
+        "country allows it, address obtained from the recipient in a sale (`source_kind = "
+        "direct`, customer of this controller), message about a product family the customer "
+        "bought (`X-Prospect-Product` or campaign), objection offered at collection, not "
+        "refused, no third-party offers in the message, plus the country's extras (IE 12 "
+        "months, IT current customer, AT ECG list, DK same product family, PL never)"
     )
+    outcome: ClassVar[str] = "valid basis"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -36,8 +41,9 @@ class CustomerInactive(Rule):
     __slots__ = ()
     name: ClassVar[str] = "customer-inactive"
     description: ClassVar[str] = (
-        "soft opt-in would apply but the last purchase is older than the window"
+        "soft opt-in would apply but the last purchase is older than the retention window (3 years)"
     )
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -55,7 +61,11 @@ class CustomerInactive(Rule):
 class ThirdPartyOffer(Rule):
     __slots__ = ()
     name: ClassVar[str] = "third-party-offer"
-    description: ClassVar[str] = "partner offers in a message relying on soft opt-in"
+    description: ClassVar[str] = (
+        "the message declares partner offers (`X-Prospect-Partner-Offers: yes`) and the basis"
+        " is soft opt-in"
+    )
+    outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.DATA
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -15,9 +15,10 @@ class SourceUnknown(Rule):
     __slots__ = ()
     name: ClassVar[str] = "source-unknown"
     description: ClassVar[str] = (
-        "no data source from the register, X-Prospect-Source or the campaign, or "
-        "source_kind = unknown"
+        "no data source text from the register, the campaign or `X-Prospect-Source`, or "
+        "`source_kind = unknown`"
     )
+    outcome: ClassVar[str] = "reject (the footer could not say where the address came from)"
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:
@@ -39,7 +40,8 @@ class ScrapedSource(Rule):
 
     __slots__ = ()
     name: ClassVar[str] = "scraped-source"
-    description: ClassVar[str] = "the address was scraped"
+    description: ClassVar[str] = "`source_kind = scraped`"
+    outcome: ClassVar[str] = "reject (KASPR)"
     stage: ClassVar[Stage] = Stage.RCPT
 
     def check(self, ctx: RuleContext) -> Finding | None:

@@ -21,7 +21,15 @@ class Suppressed(Rule):
 
     __slots__ = ()
     name: ClassVar[str] = "suppressed"
-    description: ClassVar[str] = "the address or its domain is on a suppression list in scope"
+    description: ClassVar[str] = (
+        "the address's hash, its domain or a parent domain (`acme.fr` covers `sales.acme.fr`) "
+        "is on a suppression list in scope: global, the controller's, the national list of "
+        "the recipient's country, or every national list when the country is unknown"
+    )
+    outcome: ClassVar[str] = (
+        "reject, whatever consent or customer status says; a later import of the same address"
+        " changes nothing"
+    )
     stage: ClassVar[Stage] = Stage.RCPT
     commercial_only: ClassVar[bool] = False
 

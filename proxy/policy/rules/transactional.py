@@ -15,6 +15,9 @@ class NotCommercial(Rule):
     __slots__ = ()
     name: ClassVar[str] = "not-commercial"
     description: ClassVar[str] = "the sender/client is marked transactional in the policy"
+    outcome: ClassVar[str] = (
+        "forward untouched (still logged; suppression of its own list still applies)"
+    )
     stage: ClassVar[Stage] = Stage.RCPT
     commercial_only: ClassVar[bool] = False
 

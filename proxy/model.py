@@ -122,6 +122,9 @@ class Contact:
     marketing_refused: bool = False
     job_function: str | None = None
     last_interaction: date | None = None
+    # A contract in progress with the controller runs until this day (the FR sector ban's
+    # only exception); None: no contract known, the ban applies.
+    contract_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -195,6 +195,7 @@ _CONTACT_LABELS = {
     "marketing_refused": "marketing refused",
     "job_function": "job function",
     "last_interaction": "last interaction",
+    "contract_until": "contract until",
 }
 
 

@@ -29,6 +29,7 @@ CONTACT_COLUMNS: tuple[str, ...] = (
     "marketing_refused",
     "job_function",
     "last_interaction",
+    "contract_until",
 )
 
 
@@ -66,6 +67,7 @@ def row_to_contact(row: Mapping[Any, Any]) -> Contact:
         marketing_refused=bool(row["marketing_refused"]),
         job_function=row["job_function"],
         last_interaction=row["last_interaction"],
+        contract_until=row["contract_until"],
     )
 
 

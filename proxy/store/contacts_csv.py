@@ -173,6 +173,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "marketing_refused": _refused,
     "job_function": _bounded("job_function", 200),
     "last_interaction": _date("last_interaction"),
+    "contract_until": _date("contract_until"),
 }
 assert set(_PARSERS) == set(CONTACT_COLUMNS)
 

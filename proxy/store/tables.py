@@ -100,6 +100,7 @@ contacts = Table(
     Column("marketing_refused", Boolean, nullable=False, server_default="0"),
     Column("job_function", String(200)),
     Column("last_interaction", Date),
+    Column("contract_until", Date),  # migration 0002
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )

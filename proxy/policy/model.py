@@ -129,6 +129,10 @@ class Controller(_Model):
     privacy_url: str = Field(min_length=1)
     authority: str = "the data protection authority (France: CNIL, www.cnil.fr)"
     default: bool = False
+    # Countries (ISO alpha-2) where this controller accepts the legal risk of mailing business
+    # addresses collected by scraping (`scraped-source` relaxed for b2b and generic kinds only;
+    # consumers are always refused). Empty: refused everywhere (CNIL KASPR 2024).
+    scraped_b2b_countries: tuple[str, ...] = ()
 
 
 class CountryOverride(_Model):
@@ -300,6 +304,15 @@ def _cross_problems(policy: Policy) -> list[tuple[str, str]]:
                     )
                 )
             owner.setdefault(domain, controller_id)
+    for controller_id, controller in controllers.items():
+        for index, code in enumerate(controller.scraped_b2b_countries):
+            if not _COUNTRY_KEY.match(code):
+                problems.append(
+                    (
+                        f"controllers.{controller_id}.scraped_b2b_countries.{index}",
+                        f"{code!r} is not an upper-case ISO 3166 alpha-2 code (e.g. FR)",
+                    )
+                )
     for key in policy.countries:
         if key != STRICT and not _COUNTRY_KEY.match(key):
             problems.append((f"countries.{key}", "not an upper-case ISO 3166 alpha-2 code"))

@@ -175,3 +175,15 @@ def test_transactional_clients_split_into_users_and_networks(tmp_path: Path) -> 
     compiled = load_policy(write(tmp_path, text)).compiled
     assert compiled.tx_users == frozenset({"shop"})
     assert len(compiled.tx_networks) == 2
+
+
+def test_scraped_b2b_switch_names_each_bad_country(tmp_path: Path) -> None:
+    text = CONTROLLER + 'scraped_b2b_countries = ["FR", "fr", "STRICT"]\n'
+    found = {key: message for _, key, message in problems(write(tmp_path, text))}
+    assert set(found) == {
+        "controllers.acme.scraped_b2b_countries.1",
+        "controllers.acme.scraped_b2b_countries.2",
+    }
+    assert "ISO 3166" in found["controllers.acme.scraped_b2b_countries.1"]
+    loaded = load_policy(write(tmp_path, CONTROLLER + 'scraped_b2b_countries = ["FR"]\n'))
+    assert loaded.controllers["acme"].scraped_b2b_countries == ("FR",)

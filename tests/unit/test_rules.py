@@ -21,6 +21,7 @@ from proxy.policy.model import Policy
 from proxy.policy.rules import RULES, RULES_BY_NAME
 from tests.unit.policy_factory import (
     POLICY,
+    POLICY_DATA,
     consented,
     contact,
     customer,
@@ -36,6 +37,16 @@ PAUL = "paul.martin@acme-industrie.fr"
 RUN = {"product": "running"}
 FIN = {"targets": ("finance",)}
 STALE = {"collected_at": date(2021, 5, 1), "last_interaction": date(2022, 1, 15)}
+
+
+def _scraped_policy(*countries: str) -> Policy:
+    controllers = dict(POLICY_DATA["controllers"])
+    controllers["acme"] = {**controllers["acme"], "scraped_b2b_countries": list(countries)}
+    return make_policy(controllers=controllers)
+
+
+SCRAPED_FR = _scraped_policy("FR")
+SCRAPED_FR_DE = _scraped_policy("FR", "DE")
 FRESH_CONSENT = {
     "consent": ConsentState.GRANTED,
     "consent_at": date(2026, 11, 2),
@@ -395,6 +406,31 @@ CASES = [
          Action.REWRITE, absent=("source-unknown",)),
     Case("source-scraped", PAUL, prospect(PAUL, source_kind=SourceKind.SCRAPED), FIN,
          Action.REJECT, "scraped-source"),
+    # the documented switch (issue 13.10): b2b/generic only, per controller and country
+    Case("scraped-b2b-relaxed-fr", PAUL, prospect(PAUL, source_kind=SourceKind.SCRAPED), FIN,
+         Action.REWRITE, "scraped-source", code="source.scraped-allowed", policy=SCRAPED_FR),
+    Case("scraped-generic-relaxed-fr", "info@acme-industrie.fr",
+         contact("info@acme-industrie.fr", source="annuaire", source_kind=SourceKind.SCRAPED),
+         {}, Action.REWRITE, "scraped-source", code="source.scraped-allowed",
+         policy=SCRAPED_FR),
+    Case("scraped-relaxed-notice-still-due", PAUL, prospect(PAUL, source_kind=SourceKind.SCRAPED),
+         FIN, Action.REWRITE, "first-contact-notice", policy=SCRAPED_FR),
+    Case("scraped-consumer-never-relaxed", MARIE,
+         consented(MARIE, source_kind=SourceKind.SCRAPED), {}, Action.REJECT, "scraped-source",
+         code="source.scraped", policy=SCRAPED_FR),
+    Case("scraped-freemail-b2b-is-consumer", "bob.pro@orange.fr",
+         prospect("bob.pro@orange.fr", source_kind=SourceKind.SCRAPED), FIN, Action.REJECT,
+         "scraped-source", code="source.scraped", policy=SCRAPED_FR),
+    Case("scraped-other-country-not-relaxed", "jan@firma.be",
+         prospect("jan@firma.be", country="BE", kind=Kind.GENERIC,
+                  source_kind=SourceKind.SCRAPED), {}, Action.REJECT, "scraped-source",
+         code="source.scraped", policy=SCRAPED_FR),
+    Case("scraped-other-controller-not-relaxed", PAUL,
+         prospect(PAUL, source_kind=SourceKind.SCRAPED), {**FIN, "from_address": "x@sister.fr"},
+         Action.REJECT, "scraped-source", code="source.scraped", policy=SCRAPED_FR),
+    Case("scraped-relaxed-de-still-needs-consent", "jan@firma.de",
+         prospect("jan@firma.de", country="DE", source_kind=SourceKind.SCRAPED), FIN,
+         Action.REJECT, "b2b-no-consent", policy=SCRAPED_FR_DE),
     # --- sender-not-allowed ------------------------------------------------------------------
     Case("sender-no-from", MARIE, consented(MARIE), {"from_address": None}, Action.REJECT,
          "sender-not-allowed"),

@@ -44,6 +44,9 @@ class AuditTrail:
         self._pending: deque[AuditRecord] = deque()
         self._max_pending = max_pending
         self._wakeup = asyncio.Event()
+        # One flush at a time: the background task and an explicit flush() would otherwise
+        # write the same batch twice and pop it twice.
+        self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.dropped = 0
 
@@ -66,6 +69,10 @@ class AuditTrail:
 
     async def flush(self) -> None:
         """Write everything queued so far; on failure the records stay queued."""
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         while self._pending:
             batch = [self._pending[i] for i in range(min(self._batch_size, len(self._pending)))]
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,16 @@ async def test_records_are_written_in_batches_and_at_stop(store: Store) -> None:
     assert sorted(r.queue_id for r in stored) == ["q0", "q1", "q2", "q3", "q4"]
     assert stored[0].rule_ids == ("footer", "list-unsubscribe")
     assert trail.pending == 0
+
+
+async def test_concurrent_flushes_write_each_record_once(store: Store) -> None:
+    """The background flush and an explicit flush() overlapping (seen on a loaded machine:
+    duplicated audit rows, then IndexError at stop)."""
+    trail = AuditTrail(store, flush_interval=60, batch_size=2)
+    trail.add([_record(f"q{n}", n) for n in range(7)])
+    await asyncio.gather(trail.flush(), trail.flush(), trail.flush())
+    await trail.stop()
+    assert sorted(r.queue_id for r in await _stored(store)) == [f"q{n}" for n in range(7)]
 
 
 async def test_a_refused_record_is_dropped_and_the_others_kept(store: Store) -> None:

@@ -31,6 +31,7 @@ from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner
 from proxy.policy.holder import PolicyHolder
+from proxy.rights.desk import RightsDesk
 from proxy.secrets import load_or_create_secret
 from proxy.service import Compliance, PassThroughCompliance, RelayService
 from proxy.settings import EventLoop, Settings
@@ -40,6 +41,7 @@ from proxy.smtp.server import RelaySMTP, SessionTracker
 from proxy.store import Store
 from proxy.store.database import create_engine
 from proxy.store.migrate import schema_status
+from proxy.store.rights import RightsRegister
 from proxy.tokens import TokenSigner
 from proxy.web import ReadinessCheck, WebDeps, WebServer, build_web_app
 
@@ -422,6 +424,16 @@ async def build_relay(
             if policy.current is None:
                 raise RuntimeError("no policy")
 
+        rights = RightsDesk(
+            register=RightsRegister(engine, timeout=settings.database.timeout),
+            store=store,
+            policy=lambda: policy.current,
+            forwarder=lambda: app.forwarder,  # built when the app starts
+            from_address=settings.unsubscribe.rights_from
+            or f"privacy@{settings.unsubscribe.mailto_domain or settings.smtp.hostname}",
+            hostname=settings.smtp.hostname,
+            audit_retention_days=settings.audit.retention_days,
+        )
         deps = WebDeps(
             tokens=tokens,
             unsubscriber=unsubscriber,
@@ -435,6 +447,7 @@ async def build_relay(
             public_url=settings.web.public_url,
             rate_limit_per_minute=settings.web.rate_limit_per_minute,
             trusted_proxies=settings.web.trusted_proxies,
+            rights=rights,
         )
         components.append(
             WebComponent(

@@ -35,6 +35,7 @@ from proxy.policy.footer import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
 from proxy.policy.model import FooterMode, Policy
 from proxy.policy.rules.retention import repermission_used
+from proxy.rights.detail import basis_detail
 from proxy.service import DataOutcome, Delivery, EnvelopeInfo
 from proxy.settings import PolicyMode, Settings
 from proxy.store import Store
@@ -380,6 +381,7 @@ class RegisterCompliance:
                     action=d.action,
                     rule_ids=d.rule_ids,
                     basis=d.basis,
+                    basis_detail=basis_detail(d.basis, d.facts),
                     campaign=campaign or d.facts.get("campaign") or None,
                     country=_iso_country(d.facts.get("country")),
                     instance=self._instance,

@@ -186,6 +186,9 @@ class UnsubscribeSettings(_Section):
     # Accept mail for the unsubscribe mailbox from any network (mailbox providers deliver
     # objections from outside); every other recipient still needs an allowed peer or AUTH.
     public_mailbox: bool = True
+    # From of the copy of their data a recipient asks for on the unsubscribe page (GDPR
+    # art. 15); default privacy@<mailto_domain or smtp.hostname>. Use a mailbox someone reads.
+    rights_from: str | None = None
 
 
 class DkimSettings(_Section):

@@ -238,6 +238,11 @@ def _facts(ctx: RuleContext) -> dict[str, str]:
         facts["consent_detail"] = ctx.consent.reason
     if contact is not None and contact.job_function:
         facts["job_function"] = contact.job_function
+    if ctx.basis is Basis.CONSENT and contact is not None:  # kept with the audit record
+        if contact.consent_at is not None:
+            facts["consent_at"] = contact.consent_at.isoformat()
+        if contact.consent_method is not None:
+            facts["consent_method"] = contact.consent_method.value
     campaign = ctx.campaign
     if campaign is not None:
         facts["campaign"] = campaign.campaign_id or ""

@@ -24,6 +24,7 @@ class AuditRecord:
     campaign: str | None = None
     country: str | None = None
     instance: str = ""
+    basis_detail: str | None = None  # JSON, see proxy.rights.basis_detail
 
 
 @dataclass(frozen=True, slots=True)

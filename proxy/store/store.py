@@ -11,6 +11,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     String,
     Table,
     and_,
@@ -60,10 +61,10 @@ from proxy.store.tables import (
     HASH_KIND_ADDRESS,
     HASH_KIND_DOMAIN,
     HASH_KIND_SHA256,
-    HASH_PREFIX_LENGTH,
     UtcDateTime,
     audit_records,
     contacts,
+    has_hash,
     sends,
     suppressions,
 )
@@ -446,11 +447,7 @@ class Store:
     async def get_contact_by_hash(self, address_hash: str) -> Contact | None:
         """The contact whose keyed hash this is (an indexed read through the hash prefix)."""
         value = _check_hex(address_hash)
-        statement = select(contacts).where(
-            func.substr(contacts.c.address_hash, 1, HASH_PREFIX_LENGTH)
-            == value[:HASH_PREFIX_LENGTH],
-            contacts.c.address_hash == value,
-        )
+        statement = select(contacts).where(has_hash(contacts.c.address_hash, value))
         async with self._read("reading a contact", self._timeout) as connection:
             row = (await connection.execute(statement)).first()
         return None if row is None else row_to_contact(row._mapping)
@@ -576,9 +573,16 @@ class Store:
     async def forget(self, address: str) -> ForgetResult:
         """Erase the person's register data and send records; keep (or add) the suppression."""
         email = normalise_address(address)
-        hashed = self.address_hash(email)
+        return await self._erase(contacts.c.email == email, self.address_hash(email))
+
+    async def forget_hash(self, address_hash: str) -> ForgetResult:
+        """`forget` for a person known only by the keyed hash (an unsubscribe token)."""
+        value = _check_hex(address_hash)
+        return await self._erase(has_hash(contacts.c.address_hash, value), value)
+
+    async def _erase(self, contact: ColumnElement[bool], hashed: str) -> ForgetResult:
         async with self._write("erasing a contact") as connection:
-            contact = await connection.execute(delete(contacts).where(contacts.c.email == email))
+            deleted = await connection.execute(delete(contacts).where(contact))
             sent = await connection.execute(delete(sends).where(sends.c.address_hash == hashed))
             created = await self._insert_suppressions(
                 connection,
@@ -588,7 +592,7 @@ class Store:
                     )
                 ],
             )
-        return ForgetResult(contact.rowcount > 0, sent.rowcount > 0, created > 0)
+        return ForgetResult(deleted.rowcount > 0, sent.rowcount > 0, created > 0)
 
     async def renormalise_addresses(self) -> int:
         """Move register rows stored in a spelling that is not the normal form (quoted local
@@ -671,6 +675,7 @@ class Store:
                 "action": record.action.value,
                 "rule_ids": ",".join(record.rule_ids),
                 "basis": record.basis.value,
+                "basis_detail": record.basis_detail,
                 "instance": record.instance,
             }
             for record in records
@@ -701,6 +706,7 @@ class Store:
                     rule_ids=tuple(row.rule_ids.split(",")) if row.rule_ids else (),
                     basis=Basis(row.basis),
                     instance=row.instance,
+                    basis_detail=row.basis_detail,
                 )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Date,
     DateTime,
     Dialect,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
 )
 from sqlalchemy.types import TypeDecorator
@@ -31,7 +33,9 @@ __all__ = [
     "UtcDateTime",
     "audit_records",
     "contacts",
+    "has_hash",
     "metadata",
+    "rights_requests",
     "sends",
     "suppressions",
 ]
@@ -112,6 +116,14 @@ Index(
     func.substr(contacts.c.address_hash, 1, HASH_PREFIX_LENGTH),
 )
 
+
+def has_hash(column: ColumnElement[str], value: str) -> ColumnElement[bool]:
+    """`column = value` for a keyed hash, through the 64-bit prefix index."""
+    return and_(
+        func.substr(column, 1, HASH_PREFIX_LENGTH) == value[:HASH_PREFIX_LENGTH], column == value
+    )
+
+
 suppressions = Table(
     "suppressions",
     metadata,
@@ -147,6 +159,35 @@ audit_records = Table(
     Column("action", String(16), nullable=False),
     Column("rule_ids", Text, nullable=False),  # comma-separated rule IDs
     Column("basis", String(32), nullable=False),
+    # What the basis rested on when the message was sent (JSON: product family, job function
+    # and targets, consent date and method): the "why am I receiving this?" page shows it.
+    Column("basis_detail", Text),
     Column("instance", String(100), nullable=False),
     Index(None, "campaign", "created_at"),
+)
+# A person's own records (the copy of their data, the "why" page) through a 64-bit prefix,
+# as for contacts: cheaper to maintain than an index of the full hash.
+Index(
+    "ix_audit_records_recipient_hash_prefix",
+    func.substr(audit_records.c.recipient_hash, 1, HASH_PREFIX_LENGTH),
+)
+
+rights_requests = Table(
+    "rights_requests",
+    metadata,
+    # A data subject's request from the unsubscribe page (GDPR art. 15 copy, art. 17 erasure):
+    # the address hash only, so the record outlives the erasure it documents.
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # "access" | "erasure"
+    Column("address_hash", String(64), nullable=False),
+    Column("controller", String(100), nullable=False),
+    Column("campaign", String(200)),
+    Column("language", String(8), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("due_on", Date, nullable=False),  # one month after the request (art. 12(3))
+    Column("fulfilled_at", UtcDateTime),
+    Column("outcome", String(200)),  # what was actually done, e.g. "sent", "erased"
+    Column("notified_at", UtcDateTime),  # the controller was told (outbound webhook)
+    Index(None, "fulfilled_at", "due_on"),
+    Index(None, "address_hash", "kind"),
 )

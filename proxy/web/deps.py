@@ -8,6 +8,7 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Protocol
 
 from proxy.model import SuppressionOrigin
+from proxy.rights.desk import RightsDesk
 from proxy.tokens import UnsubscribeToken
 
 __all__ = [
@@ -79,3 +80,5 @@ class WebDeps:
     readiness_timeout: float = 2.0  # seconds per check; a hung database is "not ready"
     # Reverse proxies whose X-Forwarded-For names the client (settings.web.trusted_proxies).
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+    # The recipient's side (why page, copy, erasure); None: the pages are not served.
+    rights: RightsDesk | None = None

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from html import escape
 from string import Template
 
+from proxy.rights.texts import TEXTS
 from proxy.web.i18n import STRINGS
 
 __all__ = [
     "BAD_TOKEN_PAGE",
     "CONTENT_SECURITY_POLICY",
     "PageContext",
+    "layout",
     "render_confirm_page",
     "render_done_page",
     "render_unavailable_page",
@@ -35,6 +37,7 @@ _CSS = (
     "button:focus-visible,a:focus-visible{outline:3px solid #b45f06;outline-offset:3px}"
     "a{color:#0b5394}"
     ".note{font-size:.95rem;color:#3d3d3d}"
+    "form{margin:0 0 1rem}h2{font-size:1.25rem;line-height:1.3;margin:1.75rem 0 .5rem}"
 )
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 
@@ -94,9 +97,10 @@ class PageContext:
     campaign: str | None
     global_scope: bool
     privacy_url: str | None
+    rights_link: str | None = None  # relative link to "why am I receiving this?" (rights.py)
 
 
-def _layout(language: str, title: str, body: str) -> str:
+def layout(language: str, title: str, body: str) -> str:
     return _LAYOUT.substitute(lang=escape(language), title=escape(title), css=_CSS, body=body)
 
 
@@ -113,6 +117,13 @@ def _privacy(ctx: PageContext) -> str:
         f'<p class="note"><a href="{escape(ctx.privacy_url)}" rel="noopener noreferrer">'
         f"{escape(text)}</a></p>\n"
     )
+
+
+def _rights(ctx: PageContext) -> str:
+    if ctx.rights_link is None:
+        return ""
+    text = TEXTS[ctx.language]["why_link"]
+    return f'<p><a href="{escape(ctx.rights_link)}">{escape(text)}</a></p>\n'
 
 
 def render_confirm_page(ctx: PageContext) -> str:
@@ -132,9 +143,9 @@ def render_confirm_page(ctx: PageContext) -> str:
         campaign=campaign,
         button=escape(words["button"]),
         free_note=escape(words["free_note"]),
-        privacy=_privacy(ctx),
+        privacy=_rights(ctx) + _privacy(ctx),
     )
-    return _layout(ctx.language, words["confirm_title"], body)
+    return layout(ctx.language, words["confirm_title"], body)
 
 
 def render_done_page(ctx: PageContext, *, already: bool = False) -> str:
@@ -144,22 +155,22 @@ def render_done_page(ctx: PageContext, *, already: bool = False) -> str:
     body = _DONE_BODY.substitute(
         body=escape(words["done_body"].format(sender=_sender(ctx))),
         note=escape(words["done_note"]),
-        privacy=_privacy(ctx),
+        privacy=_rights(ctx) + _privacy(ctx),
     )
-    return _layout(ctx.language, words["already_title" if already else "done_title"], body)
+    return layout(ctx.language, words["already_title" if already else "done_title"], body)
 
 
 def render_unavailable_page(language: str) -> str:
     """Shown with a 503 when the objection could not be stored: the person should retry."""
     words = STRINGS[language]
     body = f"<p>{escape(words['unavailable_body'])}</p>\n"
-    return _layout(language, words["unavailable_title"], body)
+    return layout(language, words["unavailable_title"], body)
 
 
 # The same bytes for every bad token (forged, truncated, expired, unknown key, empty): the
 # page must not reveal which check failed, nor anything about an address. The language is
 # unknown, so it speaks the three main ones.
-BAD_TOKEN_PAGE = _layout(
+BAD_TOKEN_PAGE = layout(
     "en",
     "Invalid link",
     "<p>This unsubscribe link is not valid. Please use the link from a recent message.</p>\n"

@@ -12,6 +12,7 @@ from proxy.web.deps import WebDeps
 from proxy.web.middleware import LIMITED_ROUTE_PREFIX, add_security_headers, limits_middleware
 from proxy.web.ops import OpsHandlers
 from proxy.web.ratelimit import RateLimiter
+from proxy.web.rights import RightsHandlers
 from proxy.web.unsubscribe import UnsubscribeHandlers, token_if_valid
 
 __all__ = ["WebServer", "build_web_app", "unsubscribe_path_prefix"]
@@ -55,6 +56,20 @@ def build_web_app(deps: WebDeps) -> web.Application:
     app.router.add_post(
         f"{prefix}/u/{{token}}", unsubscribe.submit, name=f"{LIMITED_ROUTE_PREFIX}-submit"
     )
+    if deps.rights is not None:
+        rights = RightsHandlers(deps, deps.rights)
+        for method, page, handler in (
+            ("GET", "why", rights.why),
+            ("POST", "copy", rights.copy),
+            ("GET", "erase", rights.erase_confirm),
+            ("POST", "erase", rights.erase),
+        ):
+            app.router.add_route(
+                method,
+                f"{prefix}/u/{{token}}/{page}",
+                handler,
+                name=f"{LIMITED_ROUTE_PREFIX}-rights-{page}-{method.lower()}",
+            )
     app.router.add_get("/healthz", ops.healthz, name="healthz")
     app.router.add_get("/readyz", ops.readyz, name="readyz")
     app.router.add_get("/metrics", ops.metrics, name="metrics")

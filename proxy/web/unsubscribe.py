@@ -19,7 +19,14 @@ from proxy.web.pages import (
     render_unavailable_page,
 )
 
-__all__ = ["MAX_TOKEN_LENGTH", "UnsubscribeHandlers", "token_if_valid"]
+__all__ = [
+    "MAX_TOKEN_LENGTH",
+    "UnsubscribeHandlers",
+    "bad_token_response",
+    "html_response",
+    "token_if_valid",
+    "verify_token",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +36,12 @@ ONE_CLICK_VALUE = "One-Click"
 CONFIRM_FIELD = "confirm"  # the page's hidden field: tells the button from a one-click POST
 
 
-def _html(body: str, status: int = 200) -> web.Response:
+def html_response(body: str, status: int = 200) -> web.Response:
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 
-def _bad_token() -> web.Response:
-    return _html(BAD_TOKEN_PAGE, status=400)
+def bad_token_response() -> web.Response:
+    return html_response(BAD_TOKEN_PAGE, status=400)
 
 
 def token_if_valid(tokens: TokenVerifier, raw: str) -> UnsubscribeToken | None:
@@ -47,6 +54,14 @@ def token_if_valid(tokens: TokenVerifier, raw: str) -> UnsubscribeToken | None:
         return None
 
 
+def verify_token(tokens: TokenVerifier, request: web.Request) -> UnsubscribeToken | None:
+    """The claims of the request's /u/<token>, or None (logged) for any that does not verify."""
+    token = token_if_valid(tokens, request.match_info.get("token", ""))
+    if token is None:
+        log.info("unsubscribe token rejected")
+    return token
+
+
 class UnsubscribeHandlers:
     """Request handlers bound to the injected dependencies."""
 
@@ -54,19 +69,18 @@ class UnsubscribeHandlers:
         self._deps = deps
 
     def _verify(self, request: web.Request) -> UnsubscribeToken | None:
-        token = token_if_valid(self._deps.tokens, request.match_info.get("token", ""))
-        if token is None:
-            log.info("unsubscribe token rejected")
-        return token
+        return verify_token(self._deps.tokens, request)
 
-    def _context(self, token: UnsubscribeToken) -> PageContext:
+    def _context(self, token: UnsubscribeToken, request: web.Request) -> PageContext:
         controller = self._deps.policy().controllers.get(token.controller)
+        rights = self._deps.rights is not None
         return PageContext(
             language=pick_language(token.language),
             sender=controller.legal_name if controller is not None else None,
             campaign=token.campaign,
             global_scope=token.scope == GLOBAL_SCOPE,
             privacy_url=controller.privacy_url if controller is not None else None,
+            rights_link=f"{request.match_info['token']}/why" if rights else None,
         )
 
     async def _record(self, token: UnsubscribeToken, origin: SuppressionOrigin) -> bool:
@@ -82,7 +96,7 @@ class UnsubscribeHandlers:
 
     async def bad_token(self, request: web.Request) -> web.Response:
         """`/u/` with no token at all: the same page as any other bad token."""
-        return _bad_token()
+        return bad_token_response()
 
     async def show(self, request: web.Request) -> web.Response:
         """GET: describe the objection and offer the button; never records anything.
@@ -91,11 +105,11 @@ class UnsubscribeHandlers:
         """
         token = self._verify(request)
         if token is None:
-            return _bad_token()
-        ctx = self._context(token)
+            return bad_token_response()
+        ctx = self._context(token, request)
         if await self._already_recorded(token):
-            return _html(render_done_page(ctx, already=True))
-        return _html(render_confirm_page(ctx))
+            return html_response(render_done_page(ctx, already=True))
+        return html_response(render_confirm_page(ctx))
 
     async def _already_recorded(self, token: UnsubscribeToken) -> bool:
         """A link opened again after the objection: say so instead of offering the button.
@@ -110,13 +124,13 @@ class UnsubscribeHandlers:
         """POST: RFC 8058 one-click (plain 200, no redirect) or the page's button (HTML)."""
         token = self._verify(request)
         if token is None:
-            return _bad_token()
+            return bad_token_response()
         form = await request.post()
         if CONFIRM_FIELD in form:
-            ctx = self._context(token)
+            ctx = self._context(token, request)
             if not await self._record(token, SuppressionOrigin.PAGE):
-                return _html(render_unavailable_page(ctx.language), status=503)
-            return _html(render_done_page(ctx))
+                return html_response(render_unavailable_page(ctx.language), status=503)
+            return html_response(render_done_page(ctx))
         if form.get(ONE_CLICK_FIELD) == ONE_CLICK_VALUE:
             if not await self._record(token, SuppressionOrigin.ONE_CLICK):
                 return web.Response(text="Try again later.\n", status=503)

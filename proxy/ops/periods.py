@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-__all__ = ["PeriodError", "parse_instant"]
+__all__ = ["PeriodError", "iso_utc", "parse_instant"]
 
 _DURATION = re.compile(r"(\d+)\s*([mhdw])\Z")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -46,3 +46,9 @@ def parse_instant(value: str, now: datetime, *, end_of_day: bool = False) -> dat
             "(YYYY-MM-DD or an ISO 8601 date-time)"
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime, timespec: str = "seconds") -> str:
+    """ISO 8601 in UTC with a `Z` (`2025-03-01T09:30:00Z`); `timespec` as datetime.isoformat."""
+    text = moment.astimezone(UTC).isoformat(timespec=timespec)
+    return text.removesuffix("+00:00") + "Z"

@@ -3,8 +3,10 @@
 The machine formats are a contract. JSON: one object (keys below, lists most frequent
 first, a missing campaign or country is null). CSV: header `section,key,action,count`, one
 row per number: `total` (key `messages` / `recipients`), `action`, `rule`, `campaign`,
-`country` (per action), `top_rejection` (action `reject`) and `unsubscribe` (key = origin);
-a missing campaign or country is an empty key.
+`country` (per action), `top_rejection` (action `reject`), `unsubscribe` (key = origin) and
+`request` (key = access|erasure, action = open|overdue|fulfilled: data subjects' requests,
+every open one and those fulfilled in the period); a missing campaign or country is an
+empty key.
 """
 
 from __future__ import annotations
@@ -12,23 +14,18 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from proxy.ops.periods import iso_utc
+from proxy.ops.requests_format import request_counts, request_document, requests_table
 from proxy.store.reports import Breakdown, Report
 
 __all__ = ["CSV_HEADER", "iso_utc", "render_csv", "render_json", "render_table"]
 
 CSV_HEADER = ("section", "key", "action", "count")
-
-
-def iso_utc(moment: datetime, timespec: str = "seconds") -> str:
-    """ISO 8601 in UTC with a `Z` (`2025-03-01T09:30:00Z`); `timespec` as datetime.isoformat."""
-    text = moment.astimezone(UTC).isoformat(timespec=timespec)
-    return text.removesuffix("+00:00") + "Z"
 
 
 def _breakdowns(items: tuple[Breakdown, ...], name: str) -> list[dict[str, Any]]:
@@ -51,6 +48,7 @@ def render_json(report: Report) -> str:
             {"rule": rule, "recipients": count} for rule, count in report.top_rejections
         ],
         "unsubscribes": dict(report.unsubscribes),
+        "requests": [request_document(r, report.window.until.date()) for r in report.requests],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -72,6 +70,10 @@ def _csv_rows(report: Report) -> Iterator[tuple[str, str, str, int]]:
         yield "top_rejection", rule, "reject", count
     for origin, count in report.unsubscribes.items():
         yield "unsubscribe", origin, "", count
+    for (kind, status), count in sorted(
+        request_counts(report.requests, report.window.until.date()).items()
+    ):
+        yield "request", kind, status, count
 
 
 def render_csv(report: Report, out: TextIO) -> None:
@@ -130,3 +132,5 @@ def render_table(report: Report, console: Console) -> None:
     if not report.unsubscribes:
         unsubscribes.add_row("(none)", "0")
     console.print(unsubscribes)
+    title = "Data subject requests (open, and fulfilled in the period; due one month after)"
+    console.print(requests_table(report.requests, window.until.date(), title))

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from proxy.model import Action
 from proxy.store.failures import store_errors
+from proxy.store.rights import RightsRequest, request_from_row, requests_statement
 from proxy.store.tables import audit_records, suppressions
 
 __all__ = ["TOP_REJECTIONS", "Breakdown", "Report", "ReportWindow", "build_report"]
@@ -61,6 +62,9 @@ class Report:
     by_country: tuple[Breakdown, ...]
     top_rejections: tuple[tuple[str, int], ...]  # (rule, rejected recipients), at most 10
     unsubscribes: Mapping[str, int]  # suppression entries added in the window, by origin
+    # Data subjects' requests: every open one (with its due date), and those fulfilled in
+    # the window (the until bound is not applied: an open request is owed now).
+    requests: tuple[RightsRequest, ...] = ()
 
 
 def _window_filter(window: ReportWindow) -> ColumnElement[bool]:
@@ -150,6 +154,8 @@ async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
                 by_action, by_rule, by_campaign, by_country = await _groups(connection, window)
                 messages = await _messages(connection, window)
                 unsubscribes = await _unsubscribes(connection, window)
+                requests = await connection.execute(requests_statement(since=window.since))
+                rights = tuple(request_from_row(row) for row in requests)
     rules = _ranked(by_rule)
     rejected = sorted(
         ((item.key, item.actions.get(Action.REJECT.value, 0)) for item in rules if item.key),
@@ -165,4 +171,5 @@ async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
         by_country=_ranked(by_country),
         top_rejections=tuple((rule, n) for rule, n in rejected if n > 0)[:TOP_REJECTIONS],
         unsubscribes=unsubscribes,
+        requests=rights,
     )

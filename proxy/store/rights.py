@@ -14,8 +14,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import desc, func, select, update
+from sqlalchemy import Select, desc, func, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from proxy.model import Action, Basis, Contact, SuppressionOrigin
@@ -39,6 +41,8 @@ __all__ = [
     "RightsRegister",
     "RightsRequest",
     "SentRecord",
+    "request_from_row",
+    "requests_statement",
 ]
 
 MAX_HELD_RECORDS = 500  # audit records listed in a copy: the newest, the count says if more
@@ -85,8 +89,28 @@ class HeldData:
     record_count: int
 
 
-def _request(row: object) -> RightsRequest:
-    mapping = row._mapping  # type: ignore[attr-defined]
+def requests_statement(
+    *, fulfilled: bool | None = None, since: datetime | None = None
+) -> Select[Any]:
+    """Requests, oldest due first: open ones (fulfilled=False), done ones, or all (None).
+
+    `since` keeps only the fulfilled requests fulfilled at or after it; open ones always
+    show (an open request is owed whatever its age).
+    """
+    statement = select(rights_requests).order_by(rights_requests.c.due_on, rights_requests.c.id)
+    if fulfilled is True:
+        statement = statement.where(rights_requests.c.fulfilled_at.is_not(None))
+    elif fulfilled is False:
+        statement = statement.where(rights_requests.c.fulfilled_at.is_(None))
+    if since is not None:
+        statement = statement.where(
+            rights_requests.c.fulfilled_at.is_(None) | (rights_requests.c.fulfilled_at >= since)
+        )
+    return statement
+
+
+def request_from_row(row: Row[Any]) -> RightsRequest:
+    mapping = row._mapping
     return RightsRequest(
         id=mapping["id"],
         kind=RequestKind(mapping["kind"]),
@@ -281,23 +305,12 @@ class RightsRegister:
         )
         async with self._read("reading requests") as connection:
             row = (await connection.execute(statement)).first()
-        return None if row is None else _request(row)
+        return None if row is None else request_from_row(row)
 
     async def requests(
         self, *, fulfilled: bool | None = None, since: datetime | None = None
     ) -> Sequence[RightsRequest]:
-        """Requests, oldest due first: open ones (fulfilled=False), done ones, or all.
-
-        `since` keeps fulfilled requests fulfilled at or after it (open ones always show).
-        """
-        statement = select(rights_requests).order_by(rights_requests.c.due_on, rights_requests.c.id)
-        if fulfilled is True:
-            statement = statement.where(rights_requests.c.fulfilled_at.is_not(None))
-        elif fulfilled is False:
-            statement = statement.where(rights_requests.c.fulfilled_at.is_(None))
-        if since is not None:
-            statement = statement.where(
-                rights_requests.c.fulfilled_at.is_(None) | (rights_requests.c.fulfilled_at >= since)
-            )
+        """See `requests_statement`."""
+        statement = requests_statement(fulfilled=fulfilled, since=since)
         async with self._read("reading requests") as connection:
-            return [_request(row) for row in (await connection.execute(statement)).all()]
+            return [request_from_row(row) for row in (await connection.execute(statement)).all()]

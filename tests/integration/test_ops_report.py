@@ -130,6 +130,7 @@ EXPECTED_JSON = {
         {"rule": "stale-prospect", "recipients": 1},
     ],
     "unsubscribes": {"import": 1, "one-click": 2, "page": 1},
+    "requests": [],
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,7 +49,8 @@ def run(database_url: str, tmp_path: Path) -> Cli:
 def test_commands_refuse_an_old_schema_and_db_upgrade_fixes_it(run: Cli) -> None:
     result = run("contacts", "show", "a@x.fr", code=1)
     assert "run `prospect-relay db upgrade`" in result.output
-    assert "needs 0002: run `prospect-relay db upgrade`" in run("db", "status", code=1).output
+    status = run("db", "status", code=1).output
+    assert re.search(r"needs \d{4}: run `prospect-relay db upgrade`", status), status
     assert "upgraded from (empty) to revision" in run("db", "upgrade").output
     assert "up to date" in run("db", "upgrade").output
     assert "up to date" in run("db", "status").output

@@ -75,3 +75,20 @@ async def test_erasure_needs_the_confirmation_field_then_nothing_is_left_to_copy
     assert status == 200 and "rien à envoyer" in body
     kinds = {(r["kind"], r["status"], r["controller_notified_at"]) for r in await _requests(relay)}
     assert kinds == {("erasure", "fulfilled", None), ("access", "fulfilled", None)}
+
+
+async def test_rights_pages_share_the_unsubscribe_rate_limit(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await full_relay(web={"rate_limit_per_minute": 3})
+    await relay.store.upsert_contacts([consented(MARIE)])
+    url = await _token_url(relay)
+    path = url.removeprefix(relay.web_base)
+
+    statuses = [(await relay.get(f"{path}/why"))[0] for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
+    status, _ = await relay.post_form(f"{url}/copy", {})
+    assert status == 429  # refused before anything is recorded or sent
+    assert await _requests(relay) == []
+    assert (await relay.get("/healthz"))[0] == 200  # probes are never limited

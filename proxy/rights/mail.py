@@ -45,9 +45,10 @@ def _value(value: object) -> str:
 
 
 def _contact_lines(contact: Contact, language: str) -> list[str]:
+    # Every field, labelled or not: a column added later must still be in the copy.
     labels = FIELD_LABELS[language]
     return [
-        f"  {labels[f.name]} ({f.name}): {_value(getattr(contact, f.name))}"
+        f"  {labels.get(f.name, f.name)} ({f.name}): {_value(getattr(contact, f.name))}"
         for f in fields(contact)
     ]
 

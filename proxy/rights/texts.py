@@ -11,6 +11,11 @@ __all__ = ["FIELD_LABELS", "TEXTS"]
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
+        "method_checkbox": "a checkbox you ticked",
+        "method_double-opt-in": "a confirmation email (double opt-in)",
+        "method_form": "a form",
+        "method_pre-ticked": "a pre-ticked box",
+        "method_terms": "the terms and conditions",
         "why_link": "Why am I receiving this message? Your data and your rights",
         "why_title": "Why am I receiving this message?",
         "why_intro": "Who sent the message that brought you here, where your address comes "
@@ -91,6 +96,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "To have your data erased, use the link at the bottom of any message from {sender}.",
     },
     "fr": {
+        "method_checkbox": "une case cochée par vous",
+        "method_double-opt-in": "un e-mail de confirmation (double opt-in)",
+        "method_form": "un formulaire",
+        "method_pre-ticked": "une case pré-cochée",
+        "method_terms": "les conditions générales",
         "why_link": "Pourquoi est-ce que je reçois ce message ? Vos données et vos droits",
         "why_title": "Pourquoi est-ce que je reçois ce message ?",
         "why_intro": "Qui vous a envoyé ce message, d'où provient votre adresse, et sur quelle "
@@ -176,6 +186,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "Pour faire effacer vos données, utilisez le lien en bas de tout message de {sender}.",
     },
     "de": {
+        "method_checkbox": "ein von Ihnen angekreuztes Kästchen",
+        "method_double-opt-in": "eine Bestätigungs-E-Mail (Double-Opt-in)",
+        "method_form": "ein Formular",
+        "method_pre-ticked": "ein vorangekreuztes Kästchen",
+        "method_terms": "die Allgemeinen Geschäftsbedingungen",
         "why_link": "Warum erhalte ich diese Nachricht? Ihre Daten und Ihre Rechte",
         "why_title": "Warum erhalte ich diese Nachricht?",
         "why_intro": "Wer Ihnen diese Nachricht geschickt hat, woher Ihre Adresse stammt und "
@@ -260,6 +275,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "Daten löschen zu lassen, nutzen Sie den Link am Ende jeder Nachricht von {sender}.",
     },
     "es": {
+        "method_checkbox": "una casilla que usted marcó",
+        "method_double-opt-in": "un correo de confirmación (doble opt-in)",
+        "method_form": "un formulario",
+        "method_pre-ticked": "una casilla premarcada",
+        "method_terms": "las condiciones generales",
         "why_link": "¿Por qué recibo este mensaje? Sus datos y sus derechos",
         "why_title": "¿Por qué recibo este mensaje?",
         "why_intro": "Quién le envió este mensaje, de dónde procede su dirección y con qué "
@@ -341,6 +361,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "Para suprimir sus datos, use el enlace al pie de cualquier mensaje de {sender}.",
     },
     "it": {
+        "method_checkbox": "una casella da lei spuntata",
+        "method_double-opt-in": "un'e-mail di conferma (doppio opt-in)",
+        "method_form": "un modulo",
+        "method_pre-ticked": "una casella già spuntata",
+        "method_terms": "le condizioni generali",
         "why_link": "Perché ricevo questo messaggio? I suoi dati e i suoi diritti",
         "why_title": "Perché ricevo questo messaggio?",
         "why_intro": "Chi le ha inviato questo messaggio, da dove proviene il suo indirizzo e "
@@ -423,6 +448,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "{sender}.",
     },
     "nl": {
+        "method_checkbox": "een vakje dat u aanvinkte",
+        "method_double-opt-in": "een bevestigingsmail (double opt-in)",
+        "method_form": "een formulier",
+        "method_pre-ticked": "een vooraf aangevinkt vakje",
+        "method_terms": "de algemene voorwaarden",
         "why_link": "Waarom ontvang ik dit bericht? Uw gegevens en uw rechten",
         "why_title": "Waarom ontvang ik dit bericht?",
         "why_intro": "Wie u dit bericht stuurde, waar uw adres vandaan komt en op welke "
@@ -527,6 +557,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "marketing_refused": "Marketing refused",
         "job_function": "Job function",
         "last_interaction": "Last interaction",
+        "contract_until": "Contract in progress until",
     },
     "fr": {
         "email": "Adresse e-mail",
@@ -547,6 +578,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "marketing_refused": "Prospection refusée",
         "job_function": "Fonction",
         "last_interaction": "Dernier échange",
+        "contract_until": "Contrat en cours jusqu'au",
     },
     "de": {
         "email": "E-Mail-Adresse",
@@ -567,6 +599,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "marketing_refused": "Werbung abgelehnt",
         "job_function": "Berufliche Funktion",
         "last_interaction": "Letzter Kontakt",
+        "contract_until": "Laufender Vertrag bis",
     },
     "es": {
         "email": "Dirección de correo",
@@ -587,6 +620,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "marketing_refused": "Publicidad rechazada",
         "job_function": "Puesto",
         "last_interaction": "Último contacto",
+        "contract_until": "Contrato en curso hasta",
     },
     "it": {
         "email": "Indirizzo e-mail",
@@ -607,6 +641,7 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "marketing_refused": "Marketing rifiutato",
         "job_function": "Ruolo",
         "last_interaction": "Ultimo contatto",
+        "contract_until": "Contratto in corso fino al",
     },
     "nl": {
         "email": "E-mailadres",
@@ -627,5 +662,6 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "marketing_refused": "Marketing geweigerd",
         "job_function": "Functie",
         "last_interaction": "Laatste contact",
+        "contract_until": "Lopend contract tot",
     },
 }

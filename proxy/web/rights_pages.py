@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
-from proxy.model import Basis, ConsentMethod
+from proxy.model import Basis
 from proxy.policy.footer import authority_for
 from proxy.rights.explain import BasisSource, Explanation
 from proxy.rights.texts import TEXTS
@@ -85,12 +85,10 @@ def _source_section(language: str, campaign: str | None, why: Explanation) -> st
     return f"<h2>{escape(words['source_heading'])}</h2>\n<dl>\n{rows}</dl>\n"
 
 
-def _detail_value(key: str, value: str) -> str:
+def _detail_value(language: str, key: str, value: str) -> str:
     if key == "consent_method":
-        try:
-            return ConsentMethod(value).value
-        except ValueError:
-            return value
+        label = TEXTS[language].get(f"method_{value}")
+        return f"{label} ({value})" if label else value
     if key == "targets":
         return value.replace(";", ", ")
     return value
@@ -107,7 +105,7 @@ def _basis_section(language: str, why: Explanation, audit_days: int) -> str:
         lead = words["basis_recomputed"].format(days=audit_days)
     basis = words.get(f"basis_{why.basis.value}", words[f"basis_{Basis.NONE.value}"])
     rows = "".join(
-        _entry(words[label], _detail_value(key, why.detail[key]))
+        _entry(words[label], _detail_value(language, key, why.detail[key]))
         for key, label in _DETAIL_LABELS
         if why.detail.get(key)
     )

@@ -25,6 +25,7 @@ from proxy.audit import DecisionLog, MessageRecord, RecipientRecord
 from proxy.errors import StoreUnavailable
 from proxy.forward import Forwarder
 from proxy.metrics import Metrics
+from proxy.mime.limits import ContentLimits, LimitExceeded, check_limits
 from proxy.model import Action, Finding, ForwardResult, RecipientDecision, SmtpReply, Stage
 from proxy.networks import in_networks
 from proxy.settings import Settings
@@ -164,6 +165,11 @@ class RelayService:
         self._public_mailbox = (
             settings.unsubscribe.public_mailbox and compliance.has_local_mailboxes
         )
+        self._limits = ContentLimits(
+            max_header_size=settings.content.max_header_size,
+            max_mime_parts=settings.content.max_mime_parts,
+            max_mime_depth=settings.content.max_mime_depth,
+        )
 
     @staticmethod
     def new_queue_id() -> str:
@@ -237,7 +243,13 @@ class RelayService:
             bounced = tuple(a for a in recipients if not self._compliance.is_local_mailbox(a))
             recipients = tuple(a for a in recipients if a not in bounced)
         try:
-            outcome = await self._checked(envelope, message, recipients)
+            exceeded = check_limits(message, self._limits)
+            if exceeded is not None:  # bounces too: every message is held to the limits
+                log.info("message refused: %s", exceeded.text, extra={"queue_id": qid})
+                outcome = self._all_refused((*recipients, *bounced), exceeded)
+                bounced = ()
+            else:
+                outcome = await self._checked(envelope, message, recipients)
         except StoreUnavailable as exc:
             log.warning("store unavailable at DATA: %s", exc, extra={"queue_id": qid})
             outcome = self._all_tempfail(recipients, "store-unavailable", "data unavailable")
@@ -371,6 +383,22 @@ class RelayService:
     @staticmethod
     def _decision_reply(decision: RecipientDecision, queue_id: str) -> SmtpReply:
         return replies.for_decision(decision, queue_id)
+
+    @staticmethod
+    def _all_refused(recipients: tuple[str, ...], exceeded: LimitExceeded) -> DataOutcome:
+        finding = Finding(
+            rule="content-limit",
+            action=Action.REJECT,
+            reason=exceeded.text,
+            reason_code=exceeded.reason_code,
+        )
+        return DataOutcome(
+            decisions=tuple(
+                RecipientDecision(a, Action.REJECT, Stage.DATA, findings=(finding,))
+                for a in recipients
+            ),
+            deliveries=(),
+        )
 
     @staticmethod
     def _all_tempfail(recipients: tuple[str, ...], rule: str, reason: str) -> DataOutcome:

@@ -30,11 +30,13 @@ from pydantic_settings import (
 )
 
 from proxy.errors import ConfigError, ConfigProblem
+from proxy.mime.tree import MAX_DEPTH, MAX_ENTITIES
 from proxy.networks import IPNetwork
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
     "AuditSettings",
+    "ContentSettings",
     "DatabaseSettings",
     "DkimSettings",
     "EventLoop",
@@ -123,6 +125,15 @@ class SmtpSettings(_Section):
         if (value is None) != (info.data.get("tls_cert") is None):
             raise ValueError("tls_cert and tls_key must be set together")
         return value
+
+
+class ContentSettings(_Section):
+    """Limits on a received message's structure, refused at end of DATA with a 5xx naming the
+    limit (a header line over 998 octets is always refused: RFC 5322 2.1.1)."""
+
+    max_header_size: int = Field(65_536, ge=1024)  # octets in one header section
+    max_mime_parts: int = Field(500, ge=1, le=MAX_ENTITIES // 2)
+    max_mime_depth: int = Field(20, ge=1, le=MAX_DEPTH - 1)
 
 
 class UpstreamSettings(_Section):
@@ -250,6 +261,7 @@ class Settings(BaseSettings):
     )
 
     smtp: SmtpSettings = SmtpSettings()
+    content: ContentSettings = ContentSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     outbox: OutboxSettings = OutboxSettings()
     database: DatabaseSettings = DatabaseSettings()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from email.header import decode_header, make_header
 from email.utils import getaddresses, parseaddr
 
+from proxy.mime.header_text import decode_words, strip_comments
 from proxy.mime.headers import has_valid_marker
 from proxy.mime.mentions import Mentions, find_mentions, readable_text
 from proxy.mime.tree import FROZEN_TYPES, Entity, HeaderField, parse
@@ -44,12 +44,13 @@ def _header(message: bytes, fields: Fields, name: str) -> str | None:
 
 def _decoded(value: str | None) -> str:
     """RFC 2047 encoded words decoded; undecodable words are kept as written."""
-    if not value:
-        return ""
-    try:
-        return str(make_header(decode_header(value)))
-    except (LookupError, ValueError, UnicodeError, AssertionError):
-        return value
+    return decode_words(value) if value else ""
+
+
+def _addresses(value: str) -> str:
+    """An address header's text for the email package's address parser: decoded, and with
+    its comments removed (that parser recurses once per nested comment)."""
+    return strip_comments(_decoded(value))
 
 
 def _yes(value: str | None) -> bool:
@@ -62,7 +63,9 @@ def _text(value: str | None) -> str | None:
 
 
 def _visible_recipients(message: bytes, fields: Fields) -> int:
-    values = [_decoded(value) for name in ("to", "cc") for value in _values(message, fields, name)]
+    values = [
+        _addresses(value) for name in ("to", "cc") for value in _values(message, fields, name)
+    ]
     addresses = {address.strip().lower() for _, address in getaddresses(values)}
     return len({address for address in addresses if "@" in address})
 
@@ -114,7 +117,7 @@ def _read(
 ) -> MessageFacts:
     root = parse(message)
     fields = _fields(root)
-    from_address = parseaddr(_decoded(_header(message, fields, "from")))[1].strip() or None
+    from_address = parseaddr(_addresses(_header(message, fields, "from") or ""))[1].strip() or None
     targets_raw = _decoded(_header(message, fields, "x-prospect-targets"))
     signed = _has_frozen(root)
     mentions = (

@@ -29,7 +29,12 @@ __all__ = [
 ]
 
 _FIELD_NAME = re.compile(rb"[!-9;-~]+")
-_MAX_DEPTH = 40
+MAX_DEPTH = 40  # nesting below this is not parsed (the deeper part stays opaque)
+MAX_ENTITIES = 10_000  # entities parsed per message; the rest of the structure stays opaque
+# The email package's parameter parser re-counts quotes from the start of the value for every
+# `;` (quadratic): it only reads values it can finish in bounded time; others are opaque.
+_EMAIL_MAX_VALUE = 8_192
+_EMAIL_MAX_SEMICOLONS = 64
 # Parts whose bytes are covered by a signature or are ciphertext: never edited.
 FROZEN_TYPES = frozenset(
     {
@@ -134,7 +139,8 @@ def _parse_fields(data: bytes, pos: int, limit: int) -> tuple[list[HeaderField],
 # escapes, comments, oddities) goes through the email package, whose reading is the reference.
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _PARAM = r"""\s*;\s*([!#$%&'+.^_`|~0-9A-Za-z-]+)\s*=\s*("[^"\\]*"|[^\s;"\\()]+)"""
-_SIMPLE_TYPE = re.compile(rf"({_TOKEN}/{_TOKEN})((?:{_PARAM})*)\s*;?\s*")
+# `\s*(?:;\s*)?` at the end, not `\s*;?\s*`: two adjacent `\s*` backtrack quadratically.
+_SIMPLE_TYPE = re.compile(rf"({_TOKEN}/{_TOKEN})((?:{_PARAM})*)\s*(?:;\s*)?")
 _SIMPLE_PARAM = re.compile(_PARAM)
 _SIMPLE_DISPOSITION = re.compile(r"[A-Za-z-]+\s*")
 
@@ -182,11 +188,18 @@ def _describe(entity: Entity, default_type: str) -> None:
     entity.cte = cte.strip().lower() if cte else "7bit"
 
 
+def _email_can_read(value: str) -> bool:
+    return len(value) <= _EMAIL_MAX_VALUE and value.count(";") <= _EMAIL_MAX_SEMICOLONS
+
+
 def _describe_with_email(entity: Entity, default_type: str) -> None:
     probe = Message()
     probe.set_default_type(default_type)
     for item in entity.fields:
         if item.key in ("content-type", "content-disposition"):
+            if not _email_can_read(item.value):
+                entity.content_type = "application/octet-stream"  # unreadable: opaque
+                return
             probe[item.name] = item.value
     try:
         entity.content_type = probe.get_content_type()
@@ -219,6 +232,8 @@ def _boundary_with_email(entity: Entity) -> str | None:
     probe = Message()
     for item in entity.fields:
         if item.key == "content-type":
+            if not _email_can_read(item.value):
+                return None
             probe[item.name] = item.value
             break
     try:
@@ -276,11 +291,19 @@ def _split(data: bytes, start: int, end: int, boundary: bytes) -> list[tuple[int
     return ranges
 
 
-def _parse_entity(data: bytes, start: int, end: int, default_type: str, depth: int) -> Entity:
+def _parse_entity(
+    data: bytes, start: int, end: int, default_type: str, depth: int, seen: list[int]
+) -> Entity:
+    """One entity and its children; `seen` counts the entities parsed so far (a budget)."""
     fields, header_end, body_start = _parse_fields(data, start, end)
     entity = Entity(start, header_end, body_start, end, tuple(fields))
     _describe(entity, default_type)
-    if entity.content_type.startswith("multipart/") and depth < _MAX_DEPTH:
+    seen[0] += 1
+    if (
+        entity.content_type.startswith("multipart/")
+        and depth < MAX_DEPTH
+        and seen[0] <= MAX_ENTITIES
+    ):
         boundary = boundary_of(entity)
         ranges = _split(data, body_start, end, boundary) if boundary else None
         if ranges is None:
@@ -289,9 +312,10 @@ def _parse_entity(data: bytes, start: int, end: int, default_type: str, depth: i
             child_default = (
                 "message/rfc822" if entity.content_type == "multipart/digest" else "text/plain"
             )
-            entity.children = [
-                _parse_entity(data, s, e, child_default, depth + 1) for s, e in ranges
-            ]
+            for s, e in ranges:
+                if seen[0] > MAX_ENTITIES:
+                    break
+                entity.children.append(_parse_entity(data, s, e, child_default, depth + 1, seen))
     return entity
 
 
@@ -307,7 +331,7 @@ def parse(data: bytes) -> Entity:
     Cached: the relay reads one message's facts and then rewrites a copy per recipient, all
     from the same bytes object. Callers treat the tree as read-only.
     """
-    return _parse_entity(data, 0, len(data), "text/plain", 0)
+    return _parse_entity(data, 0, len(data), "text/plain", 0, [0])
 
 
 def iter_visible_text(root: Entity, *, include_signed: bool = False) -> Iterator[Entity]:

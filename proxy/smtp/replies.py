@@ -28,6 +28,7 @@ __all__ = [
     "TOO_MANY_CONNECTIONS",
     "TOO_MANY_RECIPIENTS",
     "code_class",
+    "content_limit",
     "for_decision",
     "for_upstream",
     "local_error",
@@ -138,11 +139,24 @@ def for_upstream(code: int, message: str, queue_id: str | None = None) -> SmtpRe
     return SmtpReply(code, enhanced, _tagged(f"upstream: {text}", queue_id))
 
 
+# A message over a structural limit (proxy.mime.limits): sizes and counts are a resource
+# limit of this system (5.3.4); a header line over 998 octets and an over-long campaign id
+# are malformed media (5.6.0).
+_LIMIT_CODES = {"limit.header-line": (554, "5.6.0"), "limit.campaign-header": (554, "5.6.0")}
+
+
+def content_limit(reason_code: str, text: str, queue_id: str | None = None) -> SmtpReply:
+    code, enhanced = _LIMIT_CODES.get(reason_code, (552, "5.3.4"))
+    return SmtpReply(code, enhanced, _tagged(f"Message refused: {text}", queue_id))
+
+
 def for_decision(decision: RecipientDecision, queue_id: str | None = None) -> SmtpReply:
     """A compliance decision for one recipient, as the reply to its RCPT (or in a DSN)."""
     if decision.action in (Action.FORWARD, Action.REWRITE):
         return RECIPIENT_OK
     finding = decision.deciding
+    if finding is not None and finding.reason_code.startswith("limit."):
+        return content_limit(finding.reason_code, finding.reason, queue_id)
     rule = finding.rule if finding else "policy"
     reason = finding.reason if finding else "refused by policy"
     if decision.action is Action.TEMPFAIL:

@@ -1,0 +1,230 @@
+"""Hostile message content from outside `allowed_networks`, through the public unsubscribe
+mailbox (any network may send to it): limits refused with a reply naming the limit, the
+quadratic shapes answered promptly while /healthz keeps answering, and no traceback flood.
+
+Budgets are generous (seconds, where the fixed relay needs milliseconds and the old one
+needed 5-20 s on these inputs): they catch a hang or quadratic growth, not a slow machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+
+import pytest
+
+from tests.e2e.conftest import RELAY_HOSTNAME, FullRelay, FullRelayFactory, Transcript
+from tests.unit.policy_factory import consented
+
+pytestmark = pytest.mark.postgres
+
+OUTSIDE = "127.0.0.2"  # loopback, but outside allowed_networks
+MAILBOX = f"unsubscribe@{RELAY_HOSTNAME}"
+STRANGER = "someone@elsewhere.example"
+NO_TOKEN = "550 5.7.1 unsubscribe-token:"
+BUDGET = 3.0  # seconds for one message, and for one /healthz answer meanwhile
+
+
+def raw_message(headers: list[str], body: str = "hello\r\n") -> bytes:
+    """A message from literal header lines (CRLF), for shapes no library would write."""
+    base = [f"From: <{STRANGER}>", f"To: <{MAILBOX}>", "Message-ID: <h@elsewhere.example>"]
+    return ("\r\n".join([*base, *headers]) + "\r\n\r\n" + body).encode("utf-8")
+
+
+def folded(name: str, words: list[str]) -> str:
+    """`name: words...` folded into lines well under 998 octets."""
+    lines: list[str] = []
+    line = f"{name}:"
+    for word in words:
+        if len(line) + len(word) > 900:
+            lines.append(line)
+            line = ""
+        line += " " + word
+    return "\r\n".join([*lines, line])
+
+
+def multipart(content_type: str, parts: list[str], boundary: str = "b") -> str:
+    body = "".join(f"--{boundary}\r\n{part}\r\n" for part in parts) + f"--{boundary}--\r\n"
+    return f'Content-Type: {content_type}; boundary="{boundary}"\r\n\r\n{body}'
+
+
+@dataclass
+class Timed:
+    transcript: Transcript
+    seconds: float
+    worst_healthz: float  # slowest /healthz answer while the message was processed
+    healthz_answers: int
+
+
+def poll_healthz(url: str, done: threading.Event, latencies: list[float]) -> None:
+    """/healthz from another thread, as a load balancer sees it: a stalled event loop shows
+    as a slow answer (a poller on the relay's own loop would not notice)."""
+    while not done.is_set():
+        started = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=60) as response:
+            assert response.status == 200
+        latencies.append(time.perf_counter() - started)
+        done.wait(0.01)
+
+
+async def send_outside(relay: FullRelay, message: bytes) -> Timed:
+    """Send `message` to the unsubscribe mailbox from OUTSIDE, polling /healthz meanwhile."""
+    done = threading.Event()
+    latencies: list[float] = []
+    poller = asyncio.create_task(
+        asyncio.to_thread(poll_healthz, f"{relay.web_base}/healthz", done, latencies)
+    )
+    await asyncio.sleep(0.05)  # the first answer arrives before the message does
+    started = time.perf_counter()
+    transcript = await relay.send(MAILBOX, message, sender=STRANGER, source_address=OUTSIDE)
+    seconds = time.perf_counter() - started
+    done.set()
+    await poller
+    return Timed(transcript, seconds, max(latencies, default=0.0), len(latencies))
+
+
+def unterminated_words(size: int) -> str:
+    return folded("Subject", ["=?utf-8?q?a"] * (size // 12))
+
+
+def unterminated_quote(size: int) -> str:
+    return folded("Content-Type", ['text/plain; name="x', *(["a;"] * (size // 3))])
+
+
+def signed_lt_runs(parts: int, run: int) -> str:
+    html = ["Content-Type: text/html\r\n\r\n" + "<" * run for _ in range(parts)]
+    return multipart('multipart/signed; protocol="application/pgp-signature"', html)
+
+
+def with_body(headers: list[str], entity: str) -> bytes:
+    """A message whose top-level entity is `entity` (its own header lines, then its body)."""
+    return raw_message(["MIME-Version: 1.0", *headers], "").replace(
+        b"\r\n\r\n", b"\r\n" + entity.encode(), 1
+    )
+
+
+def nested(levels: int) -> str:
+    entity = "Content-Type: text/plain\r\n\r\ndeep"
+    for level in range(levels):
+        entity = multipart("multipart/mixed", [entity], boundary=f"b{level}")
+    return entity
+
+
+LIMITS = [
+    pytest.param(
+        raw_message(["Subject: " + "x" * 1000]),
+        "554 5.6.0 Message refused: header line over 998 octets (RFC 5322 2.1.1)",
+        id="header-line",
+    ),
+    pytest.param(
+        raw_message([folded("X-Filler", ["y" * 60] * 1100)]),
+        "552 5.3.4 Message refused: header section over 65536 octets",
+        id="header-size",
+    ),
+    pytest.param(
+        with_body([], multipart("multipart/mixed", ["\r\nx"] * 501)),
+        "552 5.3.4 Message refused: more than 500 MIME parts",
+        id="mime-parts",
+    ),
+    pytest.param(
+        with_body([], nested(21)),
+        "552 5.3.4 Message refused: MIME nesting deeper than 20 levels",
+        id="mime-depth",
+    ),
+    pytest.param(
+        raw_message(["X-Prospect-Campaign: " + "c" * 255]),
+        "554 5.6.0 Message refused: X-Prospect-Campaign over 200 octets",
+        id="campaign-header",
+    ),
+]
+
+
+@pytest.mark.parametrize(("message", "reply"), LIMITS)
+async def test_limits_are_refused_with_a_reply_naming_them(
+    full_relay: FullRelayFactory, message: bytes, reply: str
+) -> None:
+    relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
+
+    timed = await send_outside(relay, message)
+
+    assert timed.transcript.data is not None
+    assert timed.transcript.data.startswith(reply), timed.transcript.data
+    assert relay.delivered == []
+
+
+async def test_limits_come_from_the_content_section(full_relay: FullRelayFactory) -> None:
+    relay = await full_relay(
+        smtp={"allowed_networks": ["127.0.0.1/32"]},
+        content={"max_mime_parts": 3, "max_mime_depth": 2, "max_header_size": 2048},
+    )
+    four = with_body([], multipart("multipart/mixed", ["\r\nx"] * 4))
+    three = with_body(["Subject: stop"], multipart("multipart/mixed", ["\r\nx"] * 3))
+
+    too_many = await send_outside(relay, four)
+    too_deep = await send_outside(relay, with_body([], nested(3)))
+    too_big = await send_outside(relay, raw_message([folded("X-Filler", ["y" * 60] * 40)]))
+    fine = await send_outside(relay, three)
+
+    assert (too_many.transcript.data or "").startswith("552 5.3.4 Message refused: more than 3")
+    assert (too_deep.transcript.data or "").startswith("552 5.3.4 Message refused: MIME nesting")
+    assert (too_big.transcript.data or "").startswith("552 5.3.4 Message refused: header section")
+    assert (fine.transcript.data or "").startswith(NO_TOKEN), fine
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        pytest.param(unterminated_words(60_000), id="encoded-word-subject"),
+        pytest.param(unterminated_quote(60_000), id="unterminated-quote-parameter"),
+        pytest.param(signed_lt_runs(10, 33_000), id="signed-html-lt-runs"),
+    ],
+)
+async def test_quadratic_shapes_are_answered_promptly_and_healthz_keeps_answering(
+    full_relay: FullRelayFactory, shape: str
+) -> None:
+    relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
+    if shape.startswith("Content-Type: multipart"):
+        message = with_body(["Subject: stop"], shape)
+    else:
+        message = raw_message([shape] if shape.startswith("Subject") else ["Subject: stop", shape])
+
+    timed = await send_outside(relay, message)
+
+    assert timed.transcript.data is not None and timed.transcript.data.startswith(NO_TOKEN)
+    assert timed.seconds < BUDGET, timed
+    assert timed.healthz_answers >= 1 and timed.worst_healthz < BUDGET, timed
+
+
+async def test_nested_comment_to_logs_no_traceback(
+    full_relay: FullRelayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
+    comment = ["("] * 1500 + ["x"] + [")"] * 1500  # 3 KB, folded
+    message = raw_message(["Subject: stop", folded("Cc", [*comment, "<a@b.example>"])])
+
+    with caplog.at_level(logging.DEBUG):
+        timed = await send_outside(relay, message)
+
+    assert timed.transcript.data is not None and timed.transcript.data.startswith(NO_TOKEN)
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert max(len(r.getMessage()) for r in caplog.records) < 2_000
+
+
+async def test_unknown_charset_word_does_not_hide_a_deceptive_subject(
+    full_relay: FullRelayFactory,
+) -> None:
+    relay = await full_relay()
+    marie = "marie@gmail.com"
+    await relay.store.upsert_contacts([consented(marie)])
+    subject = "=?utf-8?q?RE=3A_unpaid_invoice?= =?x-unknown?q?z?="
+    message = raw_message([f"Subject: {subject}", "Date: Tue, 1 Dec 2026 10:00:00 +0000"])
+    message = message.replace(f"From: <{STRANGER}>".encode(), b"From: <news@example.com>")
+
+    result = await relay.send(marie, message)
+
+    assert result.data is not None and result.data.startswith("550 5.7.1 deceptive-subject:")
+    assert relay.delivered == []

@@ -23,7 +23,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.audit import DecisionLog
+from proxy.audit import DecisionLog, use_address_masking
 from proxy.audit_trail import AuditTrail
 from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
@@ -155,6 +155,7 @@ class RelayApp:
         if self._forwarder is None:
             self._forwarder = self._build_forwarder()
         decision_log = DecisionLog(settings.log, hash_key)
+        use_address_masking(decision_log.address)  # addresses inside every log line's text
         self.service = RelayService(
             settings, self._forwarder, decision_log, self.metrics, self.compliance
         )

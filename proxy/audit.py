@@ -2,8 +2,14 @@
 
 Addresses reach a log only through `DecisionLog.address`: masked (`j***@example.com`, the
 default), a keyed hash (HMAC-SHA256 under the relay's secret, so ops can match one address
-across lines without storing it) or, for a test system only, in clear. Every line of one
-transaction carries its queue id (`extra={"queue_id": ...}`), so ops can follow a message.
+across lines without storing it) or, for a test system only, in clear. Addresses inside free
+text (an upstream's reply, an exception's message) go through the same function: the
+decision record's texts in `DecisionLog`, every other line in the formatters (see
+`mask_addresses_in`). Every line of one transaction carries its queue id
+(`extra={"queue_id": ...}`), so ops can follow a message.
+
+Lines are bounded: a message is cut at `MAX_MESSAGE` characters, and an exception is logged
+as its type and a short message, with the traceback (cut to `MAX_TRACEBACK`) only at DEBUG.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ import logging
 import logging.handlers
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from queue import Empty, SimpleQueue
@@ -30,6 +38,8 @@ __all__ = [
     "RecipientRecord",
     "configure_logging",
     "mask_address",
+    "mask_addresses_in",
+    "use_address_masking",
 ]
 
 DECISION_LOGGER = "prospect_relay.decision"
@@ -50,6 +60,70 @@ def mask_address(address: str) -> str:
     if not at:
         return "***"
     return f"{local[:1]}***@{domain.lower()}"
+
+
+MAX_MESSAGE = 2_000
+MAX_EXCEPTION = 300
+MAX_TRACEBACK = 8_000
+# Octets around an "@" that can belong to an address (RFC 5321: local part 64, domain 255).
+_LOCAL_MAX = 64
+_DOMAIN_MAX = 255
+# Characters that end an address in running text (white space ends it too).
+_STOPS = frozenset("<>()[],;:\"'\\@/?=")
+
+
+def _in_address(char: str) -> bool:
+    return char not in _STOPS and not char.isspace() and char.isprintable()
+
+
+def _local_start(text: str, at: int) -> int:
+    """Where the local part ending before `at` starts (a quoted one included); `at` if none."""
+    floor = max(0, at - _LOCAL_MAX - 2)
+    if at > 0 and text[at - 1] == '"':
+        opening = text.rfind('"', floor, at - 1)
+        return opening if opening >= 0 else at
+    start = at
+    while start > floor and (_in_address(text[start - 1]) or text[start - 1] in "=/?'"):
+        start -= 1
+    return start
+
+
+def mask_addresses_in(text: str, address: Callable[[str], str]) -> str:
+    """`text` with every address-like `local@domain` replaced by `address(it)`.
+
+    One pass over the "@"s, each looked at within the RFC's length limits around it, so the
+    cost is linear whatever the text (a regex with `[...]+@` rescans runs without an "@").
+    """
+    if "@" not in text:
+        return text
+    out: list[str] = []
+    position = 0
+    at = text.find("@")
+    while at >= 0:
+        start = _local_start(text, at)
+        end = at + 1
+        limit = min(len(text), end + _DOMAIN_MAX)
+        while end < limit and (_in_address(text[end]) or text[end] in "[]:"):
+            end += 1
+        while end > at + 1 and text[end - 1] in ".-:":
+            end -= 1  # sentence punctuation after an address is not part of it
+        if start < at and end > at + 1 and start >= position:
+            out.append(text[position:start])
+            out.append(address(text[start:end]))
+            position = end
+        at = text.find("@", max(at + 1, end))
+    out.append(text[position:])
+    return "".join(out)
+
+
+_free_text_address: Callable[[str], str] = mask_address
+
+
+def use_address_masking(address: Callable[[str], str]) -> None:
+    """Log lines outside the decision record mask addresses in their text with `address`
+    (the relay's `DecisionLog.address`, so hash mode hashes them too); mask by default."""
+    global _free_text_address
+    _free_text_address = address
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +171,10 @@ class DecisionLog:
             return "h:" + address_hash(self._key, address)
         return mask_address(address)
 
+    def text(self, text: str) -> str:
+        """Free text (a reply, a reason) with its addresses shown as `address` shows them."""
+        return mask_addresses_in(text, self.address)
+
     def record(self, entry: MessageRecord) -> None:
         decision: dict[str, Any] = {
             "queue_id": entry.queue_id,
@@ -106,9 +184,9 @@ class DecisionLog:
             "recipients": [self._recipient(r) for r in entry.recipients],
             "size": entry.size,
             "action": entry.action,
-            "reply": entry.reply,
+            "reply": self.text(entry.reply),
             "upstream": entry.upstream,
-            "upstream_reply": entry.upstream_reply,
+            "upstream_reply": self.text(entry.upstream_reply),
             "latency_ms": round(entry.latency_ms, 3),
         }
         self._logger.info(
@@ -124,12 +202,37 @@ class DecisionLog:
             "action": record.action,
             "stage": record.stage,
             "rules": list(record.rules),
-            "reasons": list(record.reasons),
-            "reply": record.reply,
+            "reasons": [self.text(reason) for reason in record.reasons],
+            "reply": self.text(record.reply),
         }
 
 
-class JsonFormatter(logging.Formatter):
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _BoundedFormatter(logging.Formatter):
+    """Messages with addresses masked and cut; exceptions as type and short message, the
+    traceback (its last MAX_TRACEBACK characters, which name the fault) only at DEBUG."""
+
+    def __init__(self, fmt: str | None = None, *, debug: bool = False) -> None:
+        super().__init__(fmt)
+        self._debug = debug
+
+    def message(self, record: logging.LogRecord) -> str:
+        return _cut(mask_addresses_in(record.getMessage(), _free_text_address), MAX_MESSAGE)
+
+    def formatException(self, ei: Any) -> str:
+        error = ei[1]
+        text = f"{type(error).__name__}: {_cut(str(error), MAX_EXCEPTION)}"
+        if self._debug:  # the innermost frames name the fault: keep the end
+            frames = "".join(traceback.format_tb(ei[2]))
+            frames = frames if len(frames) <= MAX_TRACEBACK else "..." + frames[-MAX_TRACEBACK:]
+            text = f"Traceback (most recent call last):\n{frames}{text}"
+        return mask_addresses_in(text, _free_text_address)
+
+
+class JsonFormatter(_BoundedFormatter):
     """One JSON object per line; a decision record's fields are merged at the top level."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -143,7 +246,7 @@ class JsonFormatter(logging.Formatter):
             line["event"] = "decision"
             line.update(decision)
         else:
-            line["message"] = record.getMessage()
+            line["message"] = self.message(record)
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and key != "decision" and key not in line:
                 line[key] = value
@@ -152,17 +255,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_BoundedFormatter):
     """Human-readable lines for a terminal: `time level logger [q=id] message key=value...`."""
 
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+    def __init__(self, *, debug: bool = False) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", debug=debug)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        message = self.message(record)
+        queue_id = getattr(record, "queue_id", None)
+        record.message = f"[q={queue_id}] {message}" if queue_id else message
+        return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
+        record.exc_text = None  # formatted here, bounded, never a cached full traceback
         text = super().format(record)
-        queue_id = getattr(record, "queue_id", None)
-        if queue_id:
-            text = text.replace(record.getMessage(), f"[q={queue_id}] {record.getMessage()}", 1)
         decision = getattr(record, "decision", None)
         if isinstance(decision, dict):
             fields = " ".join(
@@ -260,7 +367,8 @@ def configure_logging(settings: LogSettings, stream: IO[str] | None = None) -> L
     use_json = settings.format is LogFormat.JSON or (
         settings.format is LogFormat.AUTO and not is_terminal
     )
-    handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    debug = settings.level.upper() == "DEBUG"
+    handler.setFormatter(JsonFormatter(debug=debug) if use_json else TextFormatter(debug=debug))
     if _pipeline is not None:
         _pipeline.stop()
     else:

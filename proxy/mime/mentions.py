@@ -25,6 +25,7 @@ __all__ = [
 # Mentions sit in a header bar or a footer: each part is searched in its first and last
 # 16k characters only, which bounds the cost on the relay's hot path whatever the size.
 _EDGE = 16_384
+_EDGE_OCTETS = 4 * _EDGE
 _LINK = re.compile(r"(?:https?://|mailto:)[^\s\"'<>]+")
 _UNSUBSCRIBE = re.compile(
     r"unsubscribe|opt[ -]?out|d[ée]sinscri|d[ée]sabonn|ne plus recevoir|abmelden|abbestellen"
@@ -59,6 +60,8 @@ def _part_text(message: bytes, part: Entity) -> str:
     data = decode_transfer(message[part.body_start : part.end], part.cte)
     if data is None:
         return ""
+    if len(data) > 2 * _EDGE_OCTETS:  # cut before decoding: a character is at most 4 octets
+        data = data[:_EDGE_OCTETS] + b"\n" + data[-_EDGE_OCTETS:]
     try:
         text = data.decode(part.charset or "utf-8", "replace")
     except LookupError:

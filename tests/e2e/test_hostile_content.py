@@ -18,38 +18,25 @@ from dataclasses import dataclass
 import pytest
 
 from tests.e2e.conftest import RELAY_HOSTNAME, FullRelay, FullRelayFactory, Transcript
+from tests.hostile import (
+    HOSTILE_SENDER,
+    folded,
+    multipart,
+    nested,
+    raw_message,
+    signed_lt_runs,
+    unterminated_quote,
+    unterminated_words,
+    with_entity,
+)
 from tests.unit.policy_factory import consented
 
 pytestmark = pytest.mark.postgres
 
 OUTSIDE = "127.0.0.2"  # loopback, but outside allowed_networks
 MAILBOX = f"unsubscribe@{RELAY_HOSTNAME}"
-STRANGER = "someone@elsewhere.example"
 NO_TOKEN = "550 5.7.1 unsubscribe-token:"
 BUDGET = 3.0  # seconds for one message, and for one /healthz answer meanwhile
-
-
-def raw_message(headers: list[str], body: str = "hello\r\n") -> bytes:
-    """A message from literal header lines (CRLF), for shapes no library would write."""
-    base = [f"From: <{STRANGER}>", f"To: <{MAILBOX}>", "Message-ID: <h@elsewhere.example>"]
-    return ("\r\n".join([*base, *headers]) + "\r\n\r\n" + body).encode("utf-8")
-
-
-def folded(name: str, words: list[str]) -> str:
-    """`name: words...` folded into lines well under 998 octets."""
-    lines: list[str] = []
-    line = f"{name}:"
-    for word in words:
-        if len(line) + len(word) > 900:
-            lines.append(line)
-            line = ""
-        line += " " + word
-    return "\r\n".join([*lines, line])
-
-
-def multipart(content_type: str, parts: list[str], boundary: str = "b") -> str:
-    body = "".join(f"--{boundary}\r\n{part}\r\n" for part in parts) + f"--{boundary}--\r\n"
-    return f'Content-Type: {content_type}; boundary="{boundary}"\r\n\r\n{body}'
 
 
 @dataclass
@@ -80,38 +67,11 @@ async def send_outside(relay: FullRelay, message: bytes) -> Timed:
     )
     await asyncio.sleep(0.05)  # the first answer arrives before the message does
     started = time.perf_counter()
-    transcript = await relay.send(MAILBOX, message, sender=STRANGER, source_address=OUTSIDE)
+    transcript = await relay.send(MAILBOX, message, sender=HOSTILE_SENDER, source_address=OUTSIDE)
     seconds = time.perf_counter() - started
     done.set()
     await poller
     return Timed(transcript, seconds, max(latencies, default=0.0), len(latencies))
-
-
-def unterminated_words(size: int) -> str:
-    return folded("Subject", ["=?utf-8?q?a"] * (size // 12))
-
-
-def unterminated_quote(size: int) -> str:
-    return folded("Content-Type", ['text/plain; name="x', *(["a;"] * (size // 3))])
-
-
-def signed_lt_runs(parts: int, run: int) -> str:
-    html = ["Content-Type: text/html\r\n\r\n" + "<" * run for _ in range(parts)]
-    return multipart('multipart/signed; protocol="application/pgp-signature"', html)
-
-
-def with_body(headers: list[str], entity: str) -> bytes:
-    """A message whose top-level entity is `entity` (its own header lines, then its body)."""
-    return raw_message(["MIME-Version: 1.0", *headers], "").replace(
-        b"\r\n\r\n", b"\r\n" + entity.encode(), 1
-    )
-
-
-def nested(levels: int) -> str:
-    entity = "Content-Type: text/plain\r\n\r\ndeep"
-    for level in range(levels):
-        entity = multipart("multipart/mixed", [entity], boundary=f"b{level}")
-    return entity
 
 
 LIMITS = [
@@ -126,12 +86,12 @@ LIMITS = [
         id="header-size",
     ),
     pytest.param(
-        with_body([], multipart("multipart/mixed", ["\r\nx"] * 501)),
+        with_entity([], multipart("multipart/mixed", ["\r\nx"] * 501)),
         "552 5.3.4 Message refused: more than 500 MIME parts",
         id="mime-parts",
     ),
     pytest.param(
-        with_body([], nested(21)),
+        with_entity([], nested(21)),
         "552 5.3.4 Message refused: MIME nesting deeper than 20 levels",
         id="mime-depth",
     ),
@@ -161,11 +121,11 @@ async def test_limits_come_from_the_content_section(full_relay: FullRelayFactory
         smtp={"allowed_networks": ["127.0.0.1/32"]},
         content={"max_mime_parts": 3, "max_mime_depth": 2, "max_header_size": 2048},
     )
-    four = with_body([], multipart("multipart/mixed", ["\r\nx"] * 4))
-    three = with_body(["Subject: stop"], multipart("multipart/mixed", ["\r\nx"] * 3))
+    four = with_entity([], multipart("multipart/mixed", ["\r\nx"] * 4))
+    three = with_entity(["Subject: stop"], multipart("multipart/mixed", ["\r\nx"] * 3))
 
     too_many = await send_outside(relay, four)
-    too_deep = await send_outside(relay, with_body([], nested(3)))
+    too_deep = await send_outside(relay, with_entity([], nested(3)))
     too_big = await send_outside(relay, raw_message([folded("X-Filler", ["y" * 60] * 40)]))
     fine = await send_outside(relay, three)
 
@@ -188,7 +148,7 @@ async def test_quadratic_shapes_are_answered_promptly_and_healthz_keeps_answerin
 ) -> None:
     relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
     if shape.startswith("Content-Type: multipart"):
-        message = with_body(["Subject: stop"], shape)
+        message = with_entity(["Subject: stop"], shape)
     else:
         message = raw_message([shape] if shape.startswith("Subject") else ["Subject: stop", shape])
 
@@ -222,7 +182,7 @@ async def test_unknown_charset_word_does_not_hide_a_deceptive_subject(
     await relay.store.upsert_contacts([consented(marie)])
     subject = "=?utf-8?q?RE=3A_unpaid_invoice?= =?x-unknown?q?z?="
     message = raw_message([f"Subject: {subject}", "Date: Tue, 1 Dec 2026 10:00:00 +0000"])
-    message = message.replace(f"From: <{STRANGER}>".encode(), b"From: <news@example.com>")
+    message = message.replace(f"From: <{HOSTILE_SENDER}>".encode(), b"From: <news@example.com>")
 
     result = await relay.send(marie, message)
 

@@ -1,0 +1,223 @@
+"""Hostile inputs against the full relay: processing time per input family at three sizes,
+the growth ratio from one size to the next (2.0 for each doubling is linear, 4.0 quadratic),
+and /healthz latency from another thread while each message is processed.
+
+The relay runs in its own process with the full policy and its public unsubscribe mailbox;
+this process sends each message to that mailbox from 127.0.0.2 (outside allowed_networks),
+as any peer on the internet could, and polls /healthz every 10 ms meanwhile.
+
+    python bench/adversarial_bench.py                # sizes 1x, 2x, 4x of each family's base
+    python bench/adversarial_bench.py --scale 0.25   # smaller bases (for a slow, old relay)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import aiosmtplib
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.hostile import (
+    HOSTILE_SENDER as SENDER,
+)
+from tests.hostile import (
+    multipart,
+    nested,
+    raw_message,
+    signed_lt_runs,
+    unterminated_quote,
+    unterminated_words,
+    with_entity,
+)
+
+OUTSIDE = "127.0.0.2"
+MAILBOX = "unsubscribe@relay.bench"
+
+
+def _message(headers: list[str], body: str = "hello\r\n") -> bytes:
+    return raw_message(["Subject: stop", "MIME-Version: 1.0", *headers], body, to=MAILBOX)
+
+
+def _entity_message(entity: str) -> bytes:
+    return with_entity(["Subject: stop"], entity, to=MAILBOX)
+
+
+def encoded_word_subject(n: int) -> bytes:
+    """Unterminated RFC 2047 words (decode_header's worst case), n octets of Subject."""
+    return raw_message([unterminated_words(n)], to=MAILBOX)
+
+
+def quote_parameter(n: int) -> bytes:
+    """A Content-Type parameter with an unterminated quote full of `;`, n octets."""
+    return _message([unterminated_quote(n)])
+
+
+def lt_runs(n: int) -> bytes:
+    """multipart/signed with 10 HTML parts, each a run of n/10 `<` (the mention scan)."""
+    return _entity_message(signed_lt_runs(10, n // 10))
+
+
+def many_parts(n: int) -> bytes:
+    """n tiny text parts (n up to max_mime_parts)."""
+    return _entity_message(multipart("multipart/mixed", ["\r\nx"] * n))
+
+
+def deep_nesting(n: int) -> bytes:
+    """n levels of multipart (n up to max_mime_depth)."""
+    return _entity_message(nested(n))
+
+
+def long_header_lines(n: int) -> bytes:
+    """n octets of header lines of 990 octets each (just under the RFC limit)."""
+    return _message([f"X-Long-{i}: " + "x" * 978 for i in range(n // 990)])
+
+
+def large_body(n: int) -> bytes:
+    """A signed message whose HTML body is n octets of ordinary markup (the message size)."""
+    html = "Content-Type: text/html\r\n\r\n" + "<p>hello <b>world</b></p>\r\n" * (n // 28)
+    return _entity_message(multipart("multipart/signed", [html]))
+
+
+# family, builder, base size (then 2x and 4x)
+FAMILIES: list[tuple[str, Callable[[int], bytes], int]] = [
+    ("encoded-word subject (octets)", encoded_word_subject, 15_000),
+    ("unterminated quote (octets)", quote_parameter, 15_000),
+    ("'<' runs in signed HTML (octets)", lt_runs, 80_000),
+    ("many parts (parts)", many_parts, 125),
+    ("deep nesting (levels)", deep_nesting, 5),
+    ("long header lines (octets)", long_header_lines, 15_000),
+    ("large body (octets)", large_body, 6_000_000),
+]
+
+
+async def _serve(conn: Connection, workdir: str) -> None:
+    from proxy.app import build_relay
+    from proxy.audit import configure_logging
+    from proxy.settings import Settings
+    from proxy.store.migrate import upgrade
+
+    policy = Path(__file__).resolve().parents[1] / "config" / "policy.toml"
+    settings = Settings(
+        smtp={"host": "127.0.0.1", "port": 0, "hostname": "relay.bench",  # type: ignore[arg-type]
+              "allowed_networks": ["127.0.0.1/32"]},
+        security={"secret_file": os.path.join(workdir, "secret.key")},  # type: ignore[arg-type]
+        log={"format": "json", "file": os.path.join(workdir, "relay.log")},  # type: ignore[arg-type]
+        database={"url": f"sqlite+aiosqlite:///{workdir}/bench.db"},  # type: ignore[arg-type]
+        policy={"file": str(policy)},  # type: ignore[arg-type]
+        outbox={"path": os.path.join(workdir, "outbox")},  # type: ignore[arg-type]
+        web={"port": 0},  # type: ignore[arg-type]
+    )  # fmt: skip
+    configure_logging(settings.log)
+    await upgrade(settings.database)
+    app = await build_relay(settings)
+    await app.start()
+    web_port = next(c.port for c in app.components if getattr(c, "port", None))
+    conn.send((app.smtp_port, web_port))
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    await app.stop(grace=5)
+
+
+def _relay_main(conn: Connection, workdir: str) -> None:
+    asyncio.run(_serve(conn, workdir))
+
+
+def _poll(url: str, conn: Connection) -> None:
+    """In its own process (this one's GIL is busy sending): /healthz every 10 ms until told
+    to stop, then the latencies back through `conn`."""
+    latencies: list[float] = []
+    while not conn.poll(0.01):
+        started = time.perf_counter()
+        with urllib.request.urlopen(url, timeout=120) as response:
+            response.read()
+        latencies.append(time.perf_counter() - started)
+    conn.send(latencies)
+
+
+async def _send(port: int, message: bytes) -> tuple[float, str]:
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1", port=port, timeout=300, source_address=(OUTSIDE, 0)
+    )
+    await client.connect()
+    try:
+        await client.mail(SENDER)
+        await client.rcpt(MAILBOX)
+        started = time.perf_counter()
+        try:
+            response = await client.data(message)
+            reply = f"{response.code} {response.message}"
+        except aiosmtplib.SMTPDataError as exc:
+            reply = f"{exc.code} {exc.message}"
+        return time.perf_counter() - started, reply
+    finally:
+        await client.quit()
+
+
+async def _measure(port: int, health: str, message: bytes, repeat: int) -> tuple[float, float, str]:
+    """(median seconds per message, worst /healthz seconds, last reply)."""
+    parent, child = mp.Pipe()
+    poller = mp.Process(target=_poll, args=(health, child), daemon=True)
+    poller.start()
+    await asyncio.sleep(0.1)  # the poller is answering before the first message
+    times, reply = [], ""
+    for _ in range(repeat):
+        seconds, reply = await _send(port, message)
+        times.append(seconds)
+    parent.send("stop")
+    latencies: list[float] = parent.recv()
+    poller.join()
+    return statistics.median(times), max(latencies, default=0.0), reply
+
+
+async def _run(smtp_port: int, web_port: int, scale: float, repeat: int) -> None:
+    health = f"http://127.0.0.1:{web_port}/healthz"
+    print(f"{'family':36} {'size':>10} {'ms/msg':>10} {'growth':>7} {'healthz max ms':>15}  reply")
+    for name, build, base in FAMILIES:
+        previous = None
+        for factor in (1, 2, 4):
+            size = max(1, int(base * scale)) * factor
+            seconds, worst, reply = await _measure(smtp_port, health, build(size), repeat)
+            growth = f"{seconds / previous:.2f}" if previous else "-"
+            previous = seconds
+            print(
+                f"{name:36} {size:>10} {seconds * 1000:>10.1f} {growth:>7} "
+                f"{worst * 1000:>15.1f}  {reply[:40]}",
+                flush=True,
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every base size")
+    parser.add_argument("--repeat", type=int, default=3, help="messages per size (median)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        parent, child = mp.Pipe()
+        relay = mp.Process(target=_relay_main, args=(child, workdir), daemon=True)
+        relay.start()
+        if not parent.poll(60):
+            raise RuntimeError("the relay did not start")
+        smtp_port, web_port = parent.recv()
+        try:
+            asyncio.run(_run(smtp_port, web_port, args.scale, args.repeat))
+        finally:
+            parent.send("stop")
+            relay.join(10)
+            if relay.is_alive():
+                relay.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -345,9 +345,9 @@ def _data_payload(message: bytes) -> bytes:
 class OutboxForwarder:
     """Delivers into a Maildir (tmp/ -> fsync -> rename into new/), the embedded default.
 
-    One file per delivery, with `Return-Path:` and `X-Prospect-Relay-Envelope-To:` headers
-    prepended so the envelope survives; lines end with LF as Maildir readers expect. The 250
-    is given only after the file and its directory entry are on disk.
+    One file per delivery, with `Return-Path:` and one `X-Prospect-Relay-Envelope-To:` header
+    per recipient prepended so the envelope survives; lines end with LF as Maildir readers
+    expect. The 250 is given only after the file and its directory entry are on disk.
     """
 
     def __init__(self, path: Path, *, hostname: str, metrics: Metrics) -> None:
@@ -371,8 +371,11 @@ class OutboxForwarder:
         queue_id: str,
         smtputf8: bool = False,
     ) -> ForwardResult:
-        envelope = (
-            f"Return-Path: <{mail_from}>\nX-Prospect-Relay-Envelope-To: {', '.join(recipients)}\n"
+        # One field per recipient: a quoted local part may hold a comma ("a,b"@x), so a
+        # list in one field could not be split back into the addresses it was made of.
+        envelope = "".join(
+            [f"Return-Path: <{mail_from}>\n"]
+            + [f"X-Prospect-Relay-Envelope-To: {recipient}\n" for recipient in recipients]
         ).encode("utf-8", "surrogateescape")
         content = envelope + _LINE_ENDINGS.sub(b"\n", message)
         name = f"{time.time():.6f}.P{os.getpid()}Q{queue_id}N{next(self._counter)}.{self._hostname}"

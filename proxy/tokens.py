@@ -139,6 +139,8 @@ class TokenSigner:
             raw = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
         except (binascii.Error, ValueError):
             raise TokenError("malformed unsubscribe token") from None
+        if _b64(raw) != s:  # unused low bits set: another spelling of the same token
+            raise TokenError("malformed unsubscribe token")
         if len(raw) <= _MAC_BYTES + 1:
             raise TokenError("malformed unsubscribe token")
         body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -11,7 +12,6 @@ from proxy.policy.footer import FooterTemplate
 
 __all__ = ["FooterValues", "render_footer"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]+")
 _SPACES = re.compile(r"\s+")
 _URL_FIELDS = ("unsubscribe_url", "unsubscribe_mailto", "privacy_url")
 _SCHEMES = ("https://", "http://", "mailto:")
@@ -40,10 +40,19 @@ class FooterValues:
 
 
 def _clean(value: str) -> str:
-    """One line of printable text: data sources come from CSV imports and client headers."""
+    """One line of printable text: data sources come from CSV imports and client headers.
+
+    Format characters (bidi overrides such as U+202E, zero-width marks) are dropped: they
+    would make the footer read differently from what it says. Other non-printable
+    characters (controls, line and paragraph separators) become spaces.
+    """
     if value.isprintable() and "  " not in value and value.strip(" ") == value:
         return value  # the only whitespace a printable string holds is single inner spaces
-    return _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
+    printable = "".join(
+        char if char.isprintable() else "" if unicodedata.category(char) == "Cf" else " "
+        for char in value
+    )
+    return _SPACES.sub(" ", printable).strip()
 
 
 def render_footer(template: FooterTemplate, values: FooterValues, html: bool, notice: bool) -> str:

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from proxy.ops.csv_cells import safe_row
 from proxy.ops.report_format import iso_utc
 from proxy.store.audit_export import EXPORT_COLUMNS, stream_audit_rows
 
@@ -23,7 +24,7 @@ async def write_audit_csv(
 
     created_at is ISO 8601 UTC to the microsecond (`2025-03-01T09:30:00.123456Z`); a missing
     campaign or country is an empty field; rule_ids stays comma-separated (quoted by the CSV
-    writer).
+    writer); a text starting like a formula gets a leading `'` (proxy.ops.csv_cells).
     """
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -33,7 +34,7 @@ async def write_audit_csv(
         for row in batch:
             values = list(row)
             values[_CREATED_AT] = iso_utc(values[_CREATED_AT], "microseconds")
-            formatted.append(values)
+            formatted.append(safe_row(values))
         writer.writerows(formatted)
         rows += len(formatted)
     return rows

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.table import Table
 
+from proxy.ops.csv_cells import safe_row
 from proxy.ops.periods import iso_utc
 from proxy.ops.requests_format import request_counts, request_document, requests_table
 from proxy.store.reports import Breakdown, Report
@@ -79,7 +80,7 @@ def _csv_rows(report: Report) -> Iterator[tuple[str, str, str, int]]:
 def render_csv(report: Report, out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(_csv_rows(report))
+    writer.writerows(safe_row(row) for row in _csv_rows(report))
 
 
 def _breakdown_table(

@@ -228,7 +228,7 @@ class RelaySMTP(SMTP):
 
     @syntax("EHLO hostname")
     async def smtp_EHLO(self, hostname: str | None) -> None:
-        if not hostname:
+        if not hostname or not hostname.isprintable():  # NUL and other controls: refused
             await self._push_reply(replies.syntax_error("EHLO hostname"))
             return
         self._set_rset_state()
@@ -243,6 +243,13 @@ class RelaySMTP(SMTP):
             lines.append("AUTH LOGIN PLAIN")
         text = "\r\n".join(f"250-{line}" for line in lines[:-1])
         await self.push(f"{text}\r\n250 {lines[-1]}")
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str | None) -> None:
+        if hostname and not hostname.isprintable():  # the name goes into Received: headers
+            await self._push_reply(replies.syntax_error("HELO hostname"))
+            return
+        await super().smtp_HELO(hostname)
 
     def _parse(self, arg: str | None, keyword: str, *, sender: bool) -> ParsedPath | SmtpReply:
         try:

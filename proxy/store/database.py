@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import weakref
 from pathlib import Path
 from typing import Any
@@ -54,7 +56,7 @@ def _sqlite_engine(url: str, database: str | None, settings: DatabaseSettings) -
     in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
     if not in_memory:
         assert database is not None
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(database).expanduser())
     # Below the Store's own deadline, so a lock wait ends as a clean "database is locked"
     # error rather than a cancellation while the driver thread still holds the connection.
     busy_ms = int(settings.timeout * 800)
@@ -71,6 +73,16 @@ def _sqlite_engine(url: str, database: str | None, settings: DatabaseSettings) -
         _READERS[engine.sync_engine] = reader
         event.listen(engine.sync_engine, "engine_disposed", lambda _engine: reader.close())
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only (it holds the register); SQLite
+    gives its -wal and -shm files the database file's permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if str(path).startswith("file:"):
+        return  # a URI filename: SQLite opens it itself
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_sync_engine(url: str, busy_ms: int) -> Engine:
@@ -105,6 +117,7 @@ def configure_sqlite(engine: Engine, busy_ms: int) -> None:
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
+            "PRAGMA secure_delete = ON",  # deleted rows (erasure, purge) are zeroed, not left
             "PRAGMA cache_size = -131072",  # 128 MiB: index inserts of big imports stay in memory
         ):
             cursor.execute(pragma)

@@ -592,6 +592,8 @@ class Store:
                     )
                 ],
             )
+        if self._engine.dialect.name == "sqlite":
+            await self._truncate_wal()
         return ForgetResult(deleted.rowcount > 0, sent.rowcount > 0, created > 0)
 
     async def renormalise_addresses(self) -> int:
@@ -658,6 +660,19 @@ class Store:
             )
             moved = delete(sends) if sent else sends.update().values(address_hash=new_hash)
             await connection.execute(moved.where(sends.c.address_hash == old_hash))
+
+    async def _truncate_wal(self) -> None:
+        """Copy the WAL into the database file and empty it: the erased rows' old pages must
+        not stay readable there (secure_delete zeroes them in the database file itself)."""
+        async with (
+            self._guard("checkpointing the database", None),
+            self._engine.connect() as connection,
+        ):
+            # (the deferred BEGIN takes no snapshot before a read: the checkpoint can finish)
+            result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = result.one()[0]
+        if busy:
+            log.warning("erasure: readers kept the WAL busy; it is emptied at the next checkpoint")
 
     # -- audit trail -------------------------------------------------------------------
 

@@ -46,6 +46,18 @@ async def test_outbox_delivery_when_no_upstream(
     assert os.listdir(tmp_path / "outbox" / "tmp") == []
 
 
+async def test_outbox_envelope_keeps_each_recipient_apart(
+    start_relay: StartRelay, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    app = await start_relay(make_settings())
+    recipients = ['"dupont, jean"@example.org', "marie.curie@example.org"]
+    await aiosmtplib.send(
+        _message(), hostname="127.0.0.1", port=app.smtp_port, recipients=recipients
+    )
+    [stored] = list(mailbox.Maildir(tmp_path / "outbox", create=False))
+    assert stored.get_all("X-Prospect-Relay-Envelope-To") == recipients
+
+
 async def test_decision_log_line_is_masked_and_carries_the_queue_id(
     running_relay: RelayApp, caplog: pytest.LogCaptureFixture
 ) -> None:

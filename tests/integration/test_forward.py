@@ -84,12 +84,11 @@ async def test_stale_connection_reconnects_once_and_after_dot_failure_never_retr
 
 async def test_outbox_writes_a_maildir_message(tmp_path: Path) -> None:
     outbox = OutboxForwarder(tmp_path / "box", hostname="relay.test", metrics=Metrics())
-    result = await outbox.forward(
-        "a@example.com", ["b@example.org", "c@example.org"], MESSAGE, queue_id="q9"
-    )
-    assert result.reply.code == 250 and result.accepted == ("b@example.org", "c@example.org")
+    recipients = ["b@example.org", '"c, d"@example.org']  # a comma inside a quoted local part
+    result = await outbox.forward("a@example.com", recipients, MESSAGE, queue_id="q9")
+    assert result.reply.code == 250 and result.accepted == tuple(recipients)
     [stored] = list(mailbox.Maildir(tmp_path / "box", create=False))
-    assert stored["X-Prospect-Relay-Envelope-To"] == "b@example.org, c@example.org"
+    assert stored.get_all("X-Prospect-Relay-Envelope-To") == recipients
     assert stored.get_payload() == ".leading dot\nbody\n"
     assert list((tmp_path / "box" / "tmp").iterdir()) == []
 

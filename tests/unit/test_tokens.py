@@ -137,3 +137,33 @@ def test_unrepresentable_tokens_raise_value_error(
 def test_signer_needs_a_key() -> None:
     with pytest.raises(ValueError):
         TokenSigner([], max_age_days=1)
+
+
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def non_canonical(token: str) -> str:
+    """The same octets spelled with the last character's unused low bits set."""
+    assert len(token) % 4 in (2, 3), "this length has no unused bits"
+    return token[:-1] + _B64URL[_B64URL.index(token[-1]) | 1]
+
+
+def signed_with_spare_bits(signer: TokenSigner, **changes: object) -> str:
+    """A signed token whose last character has unused bits (the campaign sets the length)."""
+    for size in range(1, 8):
+        token = signer.sign(make_token(**{**changes, "campaign": "c" * size}))
+        if len(token) % 4 in (2, 3) and _B64URL.index(token[-1]) % 2 == 0:
+            return token
+    raise AssertionError("no length with spare bits")
+
+
+def test_non_canonical_spelling_is_rejected(signer: TokenSigner) -> None:
+    token = signed_with_spare_bits(signer)
+    other = non_canonical(token)
+    assert other != token
+    assert base64.urlsafe_b64decode(other + "=" * (-len(other) % 4)) == base64.urlsafe_b64decode(
+        token + "=" * (-len(token) % 4)
+    )
+    assert signer.verify(token, today=TODAY).campaign
+    with pytest.raises(TokenError, match="malformed"):
+        signer.verify(other, today=TODAY)

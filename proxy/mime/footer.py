@@ -48,6 +48,11 @@ def _clean(value: str) -> str:
     """
     if value.isprintable() and "  " not in value and value.strip(" ") == value:
         return value  # the only whitespace a printable string holds is single inner spaces
+    return _printable_line(value)
+
+
+def _printable_line(value: str) -> str:
+    """`_clean` the long way: every character looked at."""
     printable = "".join(
         char if char.isprintable() else "" if unicodedata.category(char) == "Cf" else " "
         for char in value

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.mime.headers import MARKER_HEADER, marker_value
-from proxy.mime.inspect import read_message_facts
+from proxy.mime.inspect import MAX_SUBJECT, read_message_facts
 from proxy.mime.rewrite import RewriteInstructions, rewrite
 
 CORPUS = Path(__file__).parent.parent / "corpus"
@@ -115,3 +115,10 @@ def test_mention_scan_can_be_skipped_except_for_signed_messages() -> None:
     assert read_message_facts(signed, scan_mentions=False, **ENVELOPE) == read_message_facts(
         signed, **ENVELOPE
     )
+
+
+def test_the_rules_read_the_first_thousand_characters_of_the_subject() -> None:
+    subject = "=?utf-8?q?RE=3A_unpaid_invoice?= " + "x " * 30_000
+    facts = read_message_facts(f"Subject: {subject}\r\n\r\nhi\r\n".encode(), **ENVELOPE)
+    assert facts.subject.startswith("RE: unpaid invoice x x")
+    assert len(facts.subject) == MAX_SUBJECT

@@ -35,6 +35,7 @@ from tests.hostile import (
     HOSTILE_SENDER as SENDER,
 )
 from tests.hostile import (
+    address_runs,
     multipart,
     nested,
     raw_message,
@@ -71,6 +72,11 @@ def lt_runs(n: int) -> bytes:
     return _entity_message(signed_lt_runs(10, n // 10))
 
 
+def at_runs(n: int) -> bytes:
+    """A `To:` of `@` runs, n octets (the address-list parser)."""
+    return _message([address_runs(n)])
+
+
 def many_parts(n: int) -> bytes:
     """n tiny text parts (n up to max_mime_parts)."""
     return _entity_message(multipart("multipart/mixed", ["\r\nx"] * n))
@@ -97,6 +103,7 @@ FAMILIES: list[tuple[str, Callable[[int], bytes], int]] = [
     ("encoded-word subject (octets)", encoded_word_subject, 15_000),
     ("unterminated quote (octets)", quote_parameter, 15_000),
     ("'<' runs in signed HTML (octets)", lt_runs, 80_000),
+    ("'@' runs in To: (octets)", at_runs, 15_000),
     ("many parts (parts)", many_parts, 125),
     ("deep nesting (levels)", deep_nesting, 5),
     ("long header lines (octets)", long_header_lines, 15_000),

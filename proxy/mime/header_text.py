@@ -13,12 +13,15 @@ import binascii
 import codecs
 import re
 
-__all__ = ["decode_words", "strip_comments"]
+__all__ = ["addresses", "decode_words", "strip_comments"]
 
 # charset, optional RFC 2231 language, encoding, text; each group stops at the next "?" or
 # space, so a match attempt scans only up to the next "?": one pass over the value.
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([bBqQ])\?([^?\s]*)\?=")
 _QP_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
+# Address-list tokens: a quoted string, a domain literal (each may be unterminated), one
+# special, or a run of anything else; white space between tokens is skipped.
+_ADDRESS_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|\[(?:[^\]\\]|\\.)*\]?|[<>,;:]|[^\s"\[<>,;:]+')
 
 
 def _codec(charset: str) -> str | None:
@@ -117,3 +120,44 @@ def strip_comments(value: str) -> str:
     if depth == 0:
         out.append(value[start:])
     return "".join(out)
+
+
+def addresses(value: str) -> list[str]:
+    """The addr-specs of an RFC 5322 address list, in one pass: `Name <a@x>` gives `a@x`,
+    a group's name (`team: a@x, b@y;`) is skipped, white space outside quotes is dropped;
+    comments must be stripped first. Nothing is validated.
+
+    Replaces `email.utils.getaddresses`, which recurses once per `:` (RecursionError on a
+    `To:` of colons) and took ~40 µs per `@` of a 20 KB field.
+    """
+    found: list[str] = []
+    words: list[str] = []  # the current address outside angle brackets
+    route: list[str] | None = None  # inside <...>
+    routed: str | None = None  # the last <...> of the current address
+    for match in _ADDRESS_TOKEN.finditer(value):
+        token = match.group()
+        if route is not None:
+            if token == ">":
+                routed, route = "".join(route), None
+            elif token == ":":
+                route.clear()  # the end of a source route (@a,@b:)
+            else:
+                route.append(token)
+        elif token == "<":
+            route = []
+        elif token in ",;":
+            spec = routed if routed is not None else "".join(words)
+            if spec:
+                found.append(spec)
+            words.clear()
+            routed = None
+        elif token == ":":
+            words.clear()  # a group's display name
+        elif token != ">":
+            words.append(token)
+    if route is not None:  # an unterminated <...> at the end
+        routed = "".join(route)
+    last = routed if routed is not None else "".join(words)
+    if last:
+        found.append(last)
+    return found

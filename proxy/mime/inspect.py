@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from email.utils import getaddresses, parseaddr
 
-from proxy.mime.header_text import decode_words, strip_comments
+from proxy.mime.header_text import addresses, decode_words, strip_comments
 from proxy.mime.headers import has_valid_marker
 from proxy.mime.mentions import Mentions, find_mentions, readable_text
 from proxy.mime.tree import FROZEN_TYPES, Entity, HeaderField, parse
@@ -52,10 +51,9 @@ def _decoded(value: str | None) -> str:
     return decode_words(value) if value else ""
 
 
-def _addresses(value: str) -> str:
-    """An address header's text for the email package's address parser: decoded, and with
-    its comments removed (that parser recurses once per nested comment)."""
-    return strip_comments(_decoded(value))
+def _addresses(value: str) -> list[str]:
+    """The addr-specs of an address header: encoded words decoded, comments removed."""
+    return addresses(strip_comments(_decoded(value)))
 
 
 def _yes(value: str | None) -> bool:
@@ -68,11 +66,13 @@ def _text(value: str | None) -> str | None:
 
 
 def _visible_recipients(message: bytes, fields: Fields) -> int:
-    values = [
-        _addresses(value) for name in ("to", "cc") for value in _values(message, fields, name)
-    ]
-    addresses = {address.strip().lower() for _, address in getaddresses(values)}
-    return len({address for address in addresses if "@" in address})
+    found = {
+        address.lower()
+        for name in ("to", "cc")
+        for value in _values(message, fields, name)
+        for address in _addresses(value)
+    }
+    return len({address for address in found if "@" in address})
 
 
 def _has_frozen(root: Entity) -> bool:
@@ -122,7 +122,7 @@ def _read(
 ) -> MessageFacts:
     root = parse(message)
     fields = _fields(root)
-    from_address = parseaddr(_addresses(_header(message, fields, "from") or ""))[1].strip() or None
+    from_address = next(iter(_addresses(_header(message, fields, "from") or "")), None)
     targets_raw = _decoded(_header(message, fields, "x-prospect-targets"))
     signed = _has_frozen(root)
     mentions = (

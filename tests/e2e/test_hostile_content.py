@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.conftest import RELAY_HOSTNAME, FullRelay, FullRelayFactory, Transcript
 from tests.hostile import (
     HOSTILE_SENDER,
+    address_runs,
     folded,
     multipart,
     nested,
@@ -141,6 +142,7 @@ async def test_limits_come_from_the_content_section(full_relay: FullRelayFactory
         pytest.param(unterminated_words(60_000), id="encoded-word-subject"),
         pytest.param(unterminated_quote(60_000), id="unterminated-quote-parameter"),
         pytest.param(signed_lt_runs(10, 33_000), id="signed-html-lt-runs"),
+        pytest.param(address_runs(62_000), id="address-list-at-runs"),  # ~2 s before
     ],
 )
 async def test_quadratic_shapes_are_answered_promptly_and_healthz_keeps_answering(
@@ -159,12 +161,21 @@ async def test_quadratic_shapes_are_answered_promptly_and_healthz_keeps_answerin
     assert timed.healthz_answers >= 1 and timed.worst_healthz < BUDGET, timed
 
 
-async def test_nested_comment_to_logs_no_traceback(
-    full_relay: FullRelayFactory, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    "field",
+    [
+        pytest.param(
+            folded("Cc", [*(["("] * 1500), "x", *([")"] * 1500), "<a@b.example>"]),
+            id="nested-comment",  # 3 KB: a 184 KB traceback before
+        ),
+        pytest.param(folded("To", [":"] * 2000), id="colon-groups"),  # RecursionError before
+    ],
+)
+async def test_address_fields_log_no_traceback(
+    full_relay: FullRelayFactory, caplog: pytest.LogCaptureFixture, field: str
 ) -> None:
     relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
-    comment = ["("] * 1500 + ["x"] + [")"] * 1500  # 3 KB, folded
-    message = raw_message(["Subject: stop", folded("Cc", [*comment, "<a@b.example>"])])
+    message = raw_message(["Subject: stop", field])
 
     with caplog.at_level(logging.DEBUG):
         timed = await send_outside(relay, message)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.mime.header_text import decode_words, strip_comments
+from proxy.mime.header_text import addresses, decode_words, strip_comments
 from proxy.mime.limits import ContentLimits, check_limits
 from proxy.mime.mentions import strip_tags
 
@@ -69,6 +69,30 @@ def test_decode_words_is_linear_on_unterminated_words() -> None:
 )
 def test_strip_comments(value: str, stripped: str) -> None:
     assert strip_comments(value) == stripped
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        ('Paul <paul@a.example>, b@b.example,\r\n "P, again" <PAUL@a.example>',
+         ["paul@a.example", "b@b.example", "PAUL@a.example"]),
+        ("c@c.example, undisclosed-recipients:;", ["c@c.example"]),
+        ('Team: a@x.org, "b, c"@y.org; d@z', ["a@x.org", '"b, c"@y.org', "d@z"]),
+        ("<@relay1,@relay2:a@b.example>", ["a@b.example"]),
+        ("a @ b . example", ["a@b.example"]),
+        ("x@[IPv6:2001:db8::1]", ["x@[IPv6:2001:db8::1]"]),
+        ("<unterminated@x.example", ["unterminated@x.example"]),
+        ("", []),
+    ],
+)  # fmt: skip
+def test_addresses(value: str, found: list[str]) -> None:
+    assert addresses(value) == found
+
+
+@pytest.mark.parametrize("run", [":", "@", "<", ",", '"a'])
+def test_addresses_of_long_runs_do_not_recurse(run: str) -> None:
+    # email.utils.getaddresses recursed once per ":" and took ~0.8 s on 20 KB of "@".
+    assert isinstance(addresses(run * 50_000), list)
 
 
 def test_deeply_nested_comments_do_not_recurse() -> None:

@@ -74,13 +74,3 @@ async def test_records_wait_while_the_database_is_away(store: Store, tmp_path: A
     await trail.flush()
     assert trail.pending == 1  # still queued, not dropped
     assert trail.dropped == 0
-
-
-async def test_concurrent_flushes_write_each_record_once(store: Store) -> None:
-    trail = AuditTrail(store, flush_interval=60, batch_size=2)
-    trail.add([_record(f"q{n}", n) for n in range(5)])
-
-    await asyncio.gather(trail.flush(), trail.flush(), trail.flush())
-
-    assert sorted(r.queue_id for r in await _stored(store)) == [f"q{n}" for n in range(5)]
-    assert trail.pending == 0

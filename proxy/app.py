@@ -160,7 +160,7 @@ class RelayApp:
             settings, self._forwarder, decision_log, self.metrics, self.compliance
         )
         handler = RelayHandler(self.service, self.metrics)
-        tracker = SessionTracker(settings.smtp.max_connections, self.metrics)
+        tracker = SessionTracker(settings.smtp, self.metrics)
         self._tracker = tracker
 
         def factory() -> RelaySMTP:

@@ -86,6 +86,15 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.smtp_sessions_refused_total = Counter(
+            "prospect_relay_smtp_sessions_refused_total",
+            "SMTP connections refused with 421 by reason (full, outside_full, per_ip)",
+            ["reason"],
+            registry=r,
+        )
+        self.smtp_auth_failures_total = Counter(
+            "prospect_relay_smtp_auth_failures_total", "Failed SMTP AUTH attempts", registry=r
+        )
 
     def render(self) -> bytes:
         """The text exposition format for GET /metrics."""

@@ -100,7 +100,21 @@ class SmtpSettings(_Section):
     max_message_size: int = Field(26_214_400, ge=1024)
     max_recipients: int = Field(100, ge=1)
     max_connections: int = Field(200, ge=1)
+    # Fair sessions (README "Hostile clients"): clients outside allowed_networks may hold at
+    # most max_connections - reserved_connections slots (default: a fifth reserved), and
+    # max_connections_per_ip each.
+    max_connections_per_ip: int = Field(10, ge=1)
+    reserved_connections: int | None = Field(None, ge=0)
     idle_timeout: float = Field(300.0, gt=0)
+    # From connect to the first MAIL command (EHLO, STARTTLS and AUTH fit well within it).
+    mail_timeout: float = Field(30.0, gt=0)
+    # Whole-session cap; a transaction in progress finishes first, then 421.
+    max_session_time: float = Field(1800.0, gt=0)
+    # AUTH failures allowed per session before 421; each failure from an address doubles the
+    # delay before that address's next failure is answered (from auth_failure_delay, at most
+    # 30 s, forgotten after 15 minutes without failures).
+    max_auth_failures: int = Field(3, ge=1)
+    auth_failure_delay: float = Field(1.0, ge=0)
     shutdown_grace: float = Field(30.0, ge=0)
     allowed_networks: tuple[IPNetwork, ...] = (
         ipaddress.IPv4Network("127.0.0.0/8"),
@@ -118,6 +132,23 @@ class SmtpSettings(_Section):
     # CRMs) would otherwise lose them silently. Off behind Postfix, which reads every RCPT
     # reply and bounces refused recipients itself (the sender would be told twice).
     dsn_rcpt_refusals: bool = True
+
+    @field_validator("reserved_connections")
+    @classmethod
+    def _room_for_outsiders(cls, value: int | None, info: Any) -> int | None:
+        limit = info.data.get("max_connections")
+        if value is not None and limit is not None and value >= limit:
+            raise ValueError(
+                "must be below max_connections (the public unsubscribe mailbox needs a slot)"
+            )
+        return value
+
+    @property
+    def reserved_slots(self) -> int:
+        """Slots only allowed networks and authenticated clients may take."""
+        if self.reserved_connections is not None:
+            return self.reserved_connections
+        return self.max_connections // 5
 
     @field_validator("tls_key")
     @classmethod

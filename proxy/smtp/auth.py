@@ -15,8 +15,8 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 __all__ = ["Authenticator", "PasswordHash", "hash_password", "verify_password"]
@@ -27,6 +27,7 @@ _DEFAULT_R = 8
 _DEFAULT_P = 1
 _KEY_LEN = 32
 _CACHE_SIZE = 1024
+_MAXMEM = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class PasswordHash:
             n=self.n,
             r=self.r,
             p=self.p,
-            maxmem=256 * 1024 * 1024,
+            maxmem=_MAXMEM,
             dklen=len(self.key),
         )
         return hmac.compare_digest(derived, self.key)
@@ -81,13 +82,29 @@ def verify_password(password: str, encoded: str) -> bool:
     return PasswordHash.parse(encoded).matches(password.encode())
 
 
+def _dummy_like(hashes: Iterable[PasswordHash]) -> PasswordHash:
+    """A hash of a random password with the users' most common scrypt parameters.
+
+    Unknown users are checked against it, so an unknown name costs what a known one costs
+    and the answer's timing does not tell which names exist.
+    """
+    shapes = Counter((h.n, h.r, h.p, len(h.salt), len(h.key)) for h in hashes)
+    n, r, p, salt_len, key_len = (
+        shapes.most_common(1)[0][0] if shapes else (_DEFAULT_N, _DEFAULT_R, _DEFAULT_P, 16, 32)
+    )
+    salt = secrets.token_bytes(salt_len)
+    key = hashlib.scrypt(
+        secrets.token_bytes(16), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=key_len
+    )
+    return PasswordHash(n, r, p, salt, key)
+
+
 class Authenticator:
     """Checks SMTP AUTH credentials against the configured users."""
 
     def __init__(self, users: Mapping[str, str]) -> None:
         self._users = {name: PasswordHash.parse(encoded) for name, encoded in users.items()}
-        # Unknown users are checked against a dummy hash so timing does not reveal names.
-        self._dummy = PasswordHash.parse(hash_password(secrets.token_hex(8), n=2**10))
+        self._dummy = _dummy_like(self._users.values())
         self._cache_key = secrets.token_bytes(32)
         self._verified: OrderedDict[bytes, None] = OrderedDict()
 

@@ -10,6 +10,7 @@ from proxy.metrics import Metrics
 from proxy.model import SmtpReply
 from proxy.service import EnvelopeInfo, RelayService
 from proxy.smtp import replies
+from proxy.smtp.admission import peer_address
 
 __all__ = ["RelayHandler", "peer_ip"]
 
@@ -18,10 +19,7 @@ log = logging.getLogger(__name__)
 
 def peer_ip(session: Any) -> str:
     """The client's IP address from an aiosmtpd session (`peer` is a socket address)."""
-    peer = session.peer
-    if isinstance(peer, tuple) and peer:
-        return str(peer[0])
-    return str(peer or "")
+    return peer_address(session.peer)
 
 
 class RelayHandler:

@@ -19,13 +19,18 @@ __all__ = [
     "BAD_SEQUENCE_NEED_RCPT",
     "BAD_SEQUENCE_NESTED_MAIL",
     "MESSAGE_TOO_BIG",
+    "NO_MAIL_IN_TIME",
     "NO_VALID_RECIPIENTS",
     "PARAMETER_NOT_SUPPORTED",
     "RECIPIENT_OK",
     "RELAY_DENIED",
     "SENDER_OK",
+    "SESSION_TIME_LIMIT",
     "SHUTTING_DOWN",
+    "TOO_MANY_AUTH_FAILURES",
     "TOO_MANY_CONNECTIONS",
+    "TOO_MANY_FROM_ADDRESS",
+    "TOO_MANY_FROM_OUTSIDE",
     "TOO_MANY_RECIPIENTS",
     "code_class",
     "content_limit",
@@ -55,6 +60,16 @@ TOO_MANY_RECIPIENTS = SmtpReply(452, "4.5.3", "Too many recipients")
 MESSAGE_TOO_BIG = SmtpReply(552, "5.3.4", "Message size exceeds fixed maximum message size")
 TOO_MANY_CONNECTIONS = SmtpReply(421, "4.7.0", "Too many connections, try again later")
 SHUTTING_DOWN = SmtpReply(421, "4.3.2", "Service shutting down, try again later")
+# Fair sessions (proxy/smtp/admission.py, README "Hostile clients"): every refusal says why.
+TOO_MANY_FROM_OUTSIDE = SmtpReply(
+    421, "4.7.0", "Too many connections from outside the allowed networks, try again later"
+)
+TOO_MANY_FROM_ADDRESS = SmtpReply(
+    421, "4.7.0", "Too many connections from your address, try again later"
+)
+NO_MAIL_IN_TIME = SmtpReply(421, "4.7.0", "Timeout: no MAIL command in time, closing")
+SESSION_TIME_LIMIT = SmtpReply(421, "4.7.0", "Session time limit reached, please reconnect")
+TOO_MANY_AUTH_FAILURES = SmtpReply(421, "4.7.0", "Too many authentication failures, closing")
 BAD_SEQUENCE_NESTED_MAIL = SmtpReply(503, "5.5.1", "Error: nested MAIL command")
 BAD_SEQUENCE_NEED_MAIL = SmtpReply(503, "5.5.1", "Error: need MAIL command")
 BAD_SEQUENCE_NEED_RCPT = SmtpReply(503, "5.5.1", "Error: need RCPT command")

@@ -29,7 +29,9 @@ from proxy.model import RecipientDecision, SmtpReply
 from proxy.settings import SmtpSettings
 from proxy.smtp import replies
 from proxy.smtp.addresses import ParsedPath, PathError, parse_path
+from proxy.smtp.admission import Admission, Ticket, address_key, peer_address
 from proxy.smtp.auth import Authenticator
+from proxy.smtp.auth_throttle import AuthThrottle, mask_username
 
 __all__ = ["AIOSMTPD_PRIVATE_MEMBERS", "RelayEnvelope", "RelaySMTP", "SessionTracker"]
 
@@ -81,26 +83,40 @@ class RelayEnvelope(Envelope):
 
 
 class SessionTracker:
-    """Open sessions, the connection limit, in-flight DATA and the drain on shutdown."""
+    """Open sessions, who may open one (proxy/smtp/admission.py), AUTH backoff, in-flight DATA
+    and the drain on shutdown: the state all sessions of the listener share."""
 
-    def __init__(self, max_connections: int, metrics: Metrics) -> None:
-        self.max_connections = max_connections
+    def __init__(self, settings: SmtpSettings, metrics: Metrics) -> None:
+        self.settings = settings
         self.sessions: set[RelaySMTP] = set()
         self.draining = False
-        self._metrics = metrics
+        self.admission = Admission(
+            max_connections=settings.max_connections,
+            max_per_ip=settings.max_connections_per_ip,
+            reserved=settings.reserved_slots,
+            allowed_networks=settings.allowed_networks,
+        )
+        self.auth_throttle = AuthThrottle(settings.auth_failure_delay)
+        self.metrics = metrics
         self._busy = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def opened(self, session: RelaySMTP) -> bool:
-        """Register a session; False when it is over the connection limit."""
+    def opened(self, session: RelaySMTP, peer: str) -> Ticket | SmtpReply:
+        """Admit a session from `peer`: its ticket, or the 421 refusing it (not counted)."""
+        ticket = self.admission.admit(peer)
+        if isinstance(ticket, SmtpReply):
+            self.metrics.smtp_sessions_refused_total.labels(_refusal_reason(ticket)).inc()
+            return ticket
         self.sessions.add(session)
-        self._metrics.smtp_sessions_open.set(len(self.sessions))
-        return len(self.sessions) <= self.max_connections
+        self.metrics.smtp_sessions_open.set(len(self.sessions))
+        return ticket
 
-    def closed(self, session: RelaySMTP) -> None:
-        self.sessions.discard(session)
-        self._metrics.smtp_sessions_open.set(len(self.sessions))
+    def closed(self, session: RelaySMTP, ticket: Ticket) -> None:
+        if session in self.sessions:
+            self.sessions.discard(session)
+            self.admission.release(ticket)
+            self.metrics.smtp_sessions_open.set(len(self.sessions))
 
     def begin(self) -> None:
         self._busy += 1
@@ -129,6 +145,15 @@ class SessionTracker:
             # The client learns why (421 4.3.2) and retries; closing cancels its transaction
             # before the upstream's final answer, so nothing is half-committed here.
             session.close_with(replies.SHUTTING_DOWN)
+
+
+def _refusal_reason(reply: SmtpReply) -> str:
+    """The metric label of an admission refusal (a small closed set)."""
+    if reply is replies.TOO_MANY_FROM_ADDRESS:
+        return "per_ip"
+    if reply is replies.TOO_MANY_FROM_OUTSIDE:
+        return "outside_full"
+    return "full"
 
 
 class RelaySMTP(SMTP):
@@ -161,7 +186,11 @@ class RelaySMTP(SMTP):
         self._size_limit = settings.max_message_size
         self._tracker = tracker
         self._credentials = authenticator
-        self._accepted = True
+        self._ticket: Ticket | None = None
+        self._refusal: SmtpReply | None = None
+        self._timers: list[asyncio.TimerHandle] = []
+        self._expired = False  # the session time limit passed during a transaction
+        self._auth_failures = 0
         self.busy = False
 
     # --- connection life cycle -------------------------------------------------------------
@@ -188,20 +217,55 @@ class RelaySMTP(SMTP):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._original_transport is None
         super().connection_made(transport)
-        if first:
-            self._accepted = self._tracker.opened(self)
+        if not first:
+            return
+        admitted = self._tracker.opened(self, peer_address(self._session().peer))
+        if isinstance(admitted, SmtpReply):
+            self._refusal = admitted
+            return
+        self._ticket = admitted
+        settings = self._tracker.settings
+        self._timers = [
+            self.loop.call_later(settings.mail_timeout, self._mail_deadline),
+            self.loop.call_later(settings.max_session_time, self._session_deadline),
+        ]
+
+    def eof_received(self) -> bool | None:
+        """The client closed its side: close ours now, so its slot is free at once.
+
+        (asyncio's stream protocol keeps a half-closed connection open, which held the slot
+        until the idle timeout: a bare connect-and-close or a load balancer's TCP check.)
+        """
+        super().eof_received()
+        return False
 
     def connection_lost(self, error: Exception | None) -> None:
-        self._tracker.closed(self)
+        for timer in self._timers:
+            timer.cancel()
+        if self._ticket is not None:
+            self._tracker.closed(self, self._ticket)
         if isinstance(self.envelope, RelayEnvelope) and self.session is not None:
             self.event_handler.transaction_ended(self.session, self.envelope)
             self.envelope = self._create_envelope()
         super().connection_lost(error)
 
+    def _mail_deadline(self) -> None:
+        """`mail_timeout` after connect: a session that has not sent MAIL yet is closed."""
+        if not self._envelope().has_sender and not self.busy:
+            log.info("closing %r: no MAIL command in time", self._session().peer)
+            self.close_with(replies.NO_MAIL_IN_TIME)
+
+    def _session_deadline(self) -> None:
+        """`max_session_time` after connect: close, after the transaction in progress."""
+        if self.busy:
+            self._expired = True
+            return
+        log.info("closing %r: session time limit", self._session().peer)
+        self.close_with(replies.SESSION_TIME_LIMIT)
+
     async def _handle_client(self) -> None:
-        if not self._accepted or self._tracker.draining:
-            reply = replies.TOO_MANY_CONNECTIONS if not self._accepted else replies.SHUTTING_DOWN
-            self.close_with(reply)
+        if self._refusal is not None or self._tracker.draining:
+            self.close_with(self._refusal or replies.SHUTTING_DOWN)
             return
         try:
             await super()._handle_client()
@@ -375,6 +439,8 @@ class RelaySMTP(SMTP):
             self._tracker.end()
         if self._tracker.draining:
             self.close_with(replies.SHUTTING_DOWN)
+        elif self._expired:
+            self.close_with(replies.SESSION_TIME_LIMIT)
 
     async def _read_data(self) -> bytes | None:
         """Read DATA up to CRLF.CRLF; None when it exceeded the size limit.
@@ -455,8 +521,30 @@ class RelaySMTP(SMTP):
         try:
             username = login.decode("utf-8")
         except UnicodeDecodeError:
-            return AuthResult(success=False, handled=False)
+            return await self._auth_failed(login.decode("utf-8", "replace"))
         if await self._credentials.authenticate(username, password):
+            if self._ticket is not None:
+                self._tracker.admission.promote(self._ticket)
             return AuthResult(success=True, auth_data=username)
-        log.info("AUTH failed for peer %r", self._session().peer)
-        return AuthResult(success=False, handled=False)
+        return await self._auth_failed(username)
+
+    async def _auth_failed(self, username: str) -> AuthResult:
+        """Count, log (masked) and slow down a failure; past the session's budget, 421."""
+        self._auth_failures += 1
+        limit = self._tracker.settings.max_auth_failures
+        peer = peer_address(self._session().peer)
+        self._tracker.metrics.smtp_auth_failures_total.inc()
+        log.warning(
+            "AUTH failed for user %s from %s (%d of %d in this session)",
+            mask_username(username),
+            peer,
+            self._auth_failures,
+            limit,
+        )
+        delay = self._tracker.auth_throttle.failed(address_key(peer))
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await self.push("535 5.7.8 Authentication credentials invalid")
+        if self._auth_failures >= limit:
+            self.close_with(replies.TOO_MANY_AUTH_FAILURES)
+        return AuthResult(success=False, handled=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import aiosmtplib
 import pytest
+import trustme
 from click.testing import CliRunner, Result
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
@@ -340,3 +342,25 @@ async def full_relay(
 def mailbox(messages: Sequence[Received], address: str) -> list[Received]:
     """The upstream deliveries that carry `address` as an envelope recipient."""
     return [m for m in messages if address in m.rcpt_tos]
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_files(ca: trustme.CA, tmp_path: Path) -> dict[str, str]:
+    """A certificate for the relay's STARTTLS: `make_settings(smtp={**tls_files, ...})`."""
+    cert = ca.issue_cert("relay.test", "127.0.0.1")
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    return {"tls_cert": str(cert_file), "tls_key": str(key_file)}
+
+
+@pytest.fixture
+def client_tls(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context

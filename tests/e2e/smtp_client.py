@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+# A client address outside the allowed networks of the hostile-input tests (they allow
+# 127.0.0.1/32 only): hostile clients connect from here.
+OUTSIDER = "127.0.0.2"
+
 
 class RawClient:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -12,8 +16,12 @@ class RawClient:
         self.writer = writer
 
     @classmethod
-    async def connect(cls, port: int, *, greet: bool = True) -> RawClient:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async def connect(
+        cls, port: int, *, greet: bool = True, source: str | None = None
+    ) -> RawClient:
+        """Connect to 127.0.0.1:port, from `source` (e.g. OUTSIDER) when given."""
+        local = (source, 0) if source is not None else None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
         client = cls(reader, writer)
         banner = await client.reply()
         assert banner.startswith("220"), banner

@@ -7,12 +7,10 @@ import base64
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 import pytest
-import trustme
 
 from proxy.app import RelayApp
 from proxy.settings import Settings
@@ -28,27 +26,6 @@ def _message() -> EmailMessage:
     msg["Subject"] = "Hi"
     msg.set_content("Hi.\n")
     return msg
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def tls_files(ca: trustme.CA, tmp_path: Path) -> dict[str, str]:
-    cert = ca.issue_cert("relay.test", "127.0.0.1")
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(cert_file))
-    cert.private_key_pem.write_to_path(str(key_file))
-    return {"tls_cert": str(cert_file), "tls_key": str(key_file)}
-
-
-@pytest.fixture
-def client_tls(ca: trustme.CA) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    ca.configure_trust(context)
-    return context
 
 
 @pytest.fixture

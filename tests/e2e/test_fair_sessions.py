@@ -1,0 +1,141 @@
+"""Fair sessions (issue 11 item 2): hostile clients from outside the allowed networks cannot
+hold slots, starve the allowed clients or make the open-sessions gauge lie.
+
+The relay allows 127.0.0.1/32 only; hostile clients connect from OUTSIDER (127.0.0.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from proxy.app import RelayApp
+from proxy.settings import Settings
+from tests.conftest import StartRelay
+from tests.e2e.smtp_client import OUTSIDER, RawClient
+
+ALLOWED = "127.0.0.1"
+
+
+@pytest.fixture
+def relay_with(
+    start_relay: StartRelay, make_settings: Callable[..., Settings]
+) -> Callable[..., Any]:
+    async def start(**smtp: Any) -> RelayApp:
+        settings = make_settings(smtp={"allowed_networks": ["127.0.0.1/32"], **smtp})
+        return await start_relay(settings)
+
+    return start
+
+
+def open_sessions(app: RelayApp) -> float | None:
+    return app.metrics.registry.get_sample_value("prospect_relay_smtp_sessions_open")
+
+
+def refused(app: RelayApp, reason: str) -> float | None:
+    return app.metrics.registry.get_sample_value(
+        "prospect_relay_smtp_sessions_refused_total", {"reason": reason}
+    )
+
+
+async def until_open_sessions(app: RelayApp, expected: int) -> None:
+    """Wait (bounded) for the relay to have seen the closes the test made."""
+    for _ in range(500):
+        if open_sessions(app) == expected:
+            return
+        await asyncio.sleep(0.01)
+    assert open_sessions(app) == expected
+
+
+async def first_line(port: int, source: str) -> str:
+    """Connect from `source`, read the greeting (or refusal) line, close."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    line = await asyncio.wait_for(reader.readline(), 5)
+    writer.close()
+    return line.decode().rstrip("\r\n")
+
+
+async def test_closed_connections_free_their_slot_at_once(relay_with: Any) -> None:
+    """A bare connect-and-close and an EHLO-then-close give their slot back at once (they held
+    it until idle_timeout, 300 s, and the gauge stayed up)."""
+    app = await relay_with(max_connections=4, reserved_connections=0)
+    for _ in range(6):
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", app.smtp_port, local_addr=(OUTSIDER, 0)
+        )
+        writer.close()
+        await until_open_sessions(app, 0)
+    for _ in range(6):
+        client = await RawClient.connect(app.smtp_port, source=OUTSIDER)
+        assert await client.command("NOOP") == "250 OK"
+        await client.close()
+        await until_open_sessions(app, 0)
+    clients = [await RawClient.connect(app.smtp_port, source=OUTSIDER) for _ in range(4)]
+    assert open_sessions(app) == 4
+    for client in clients:
+        await client.close()
+    await until_open_sessions(app, 0)
+
+
+async def test_refused_connections_are_not_counted_open(relay_with: Any) -> None:
+    app = await relay_with(max_connections=1, reserved_connections=0)
+    client = await RawClient.connect(app.smtp_port, source=OUTSIDER)
+    for _ in range(3):
+        assert (await first_line(app.smtp_port, OUTSIDER)).startswith("421 4.7.0 Too many")
+    assert open_sessions(app) == 1
+    assert refused(app, "full") == 3
+    await client.close()
+    await until_open_sessions(app, 0)
+
+
+async def test_per_address_cap_for_outside_clients(relay_with: Any) -> None:
+    app = await relay_with(max_connections=20, max_connections_per_ip=2)
+    held = [await RawClient.connect(app.smtp_port, source=OUTSIDER) for _ in range(2)]
+    assert await first_line(app.smtp_port, OUTSIDER) == (
+        "421 4.7.0 Too many connections from your address, try again later"
+    )
+    assert refused(app, "per_ip") == 1
+    # Another outside address and the allowed client are not affected.
+    assert (await first_line(app.smtp_port, "127.0.0.3")).startswith("220")
+    allowed = [await RawClient.connect(app.smtp_port, source=ALLOWED) for _ in range(3)]
+    for client in [*held, *allowed]:
+        await client.close()
+
+
+async def test_outsiders_cannot_take_the_reserved_slots(relay_with: Any) -> None:
+    """An outsider holding every slot it may hold leaves the reserved ones to allowed clients."""
+    app = await relay_with(max_connections=6, reserved_connections=2, max_connections_per_ip=10)
+    hostile = [await RawClient.connect(app.smtp_port, source=OUTSIDER) for _ in range(4)]
+    assert await first_line(app.smtp_port, OUTSIDER) == (
+        "421 4.7.0 Too many connections from outside the allowed networks, try again later"
+    )
+    assert refused(app, "outside_full") == 1
+    allowed = [await RawClient.connect(app.smtp_port, source=ALLOWED) for _ in range(2)]
+    assert await allowed[0].command("MAIL FROM:<tool@example.com>") == "250 2.1.0 Sender ok"
+    assert (await first_line(app.smtp_port, ALLOWED)).startswith("421 4.7.0 Too many connections")
+    assert open_sessions(app) == 6
+    for client in [*hostile, *allowed]:
+        await client.close()
+    await until_open_sessions(app, 0)
+
+
+async def test_session_without_mail_is_closed_after_mail_timeout(relay_with: Any) -> None:
+    app = await relay_with(mail_timeout=0.3)
+    client = await RawClient.connect(app.smtp_port, source=OUTSIDER)
+    assert await client.reply() == "421 4.7.0 Timeout: no MAIL command in time, closing"
+    assert await client.reader.read() == b""
+    await client.close()
+    await until_open_sessions(app, 0)
+
+
+async def test_session_time_limit(relay_with: Any) -> None:
+    app = await relay_with(max_session_time=0.5)
+    client = await RawClient.connect(app.smtp_port, source=ALLOWED)
+    assert await client.command("MAIL FROM:<tool@example.com>") == "250 2.1.0 Sender ok"
+    assert await client.reply() == "421 4.7.0 Session time limit reached, please reconnect"
+    assert await client.reader.read() == b""
+    await client.close()
+    await until_open_sessions(app, 0)

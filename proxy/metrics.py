@@ -86,6 +86,9 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self.smtp_sessions_total = Counter(
+            "prospect_relay_smtp_sessions_total", "SMTP client sessions admitted", registry=r
+        )
         self.smtp_sessions_refused_total = Counter(
             "prospect_relay_smtp_sessions_refused_total",
             "SMTP connections refused with 421 by reason (full, outside_full, per_ip)",

@@ -109,6 +109,7 @@ class SessionTracker:
             self.metrics.smtp_sessions_refused_total.labels(_refusal_reason(ticket)).inc()
             return ticket
         self.sessions.add(session)
+        self.metrics.smtp_sessions_total.inc()
         self.metrics.smtp_sessions_open.set(len(self.sessions))
         return ticket
 

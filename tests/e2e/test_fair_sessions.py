@@ -7,6 +7,7 @@ The relay allows 127.0.0.1/32 only; hostile clients connect from OUTSIDER (127.0
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from tests.conftest import StartRelay
 from tests.e2e.smtp_client import OUTSIDER, RawClient
 
 ALLOWED = "127.0.0.1"
+
+pytestmark = pytest.mark.both_loops
 
 
 @pytest.fixture
@@ -41,13 +44,29 @@ def refused(app: RelayApp, reason: str) -> float | None:
     )
 
 
-async def until_open_sessions(app: RelayApp, expected: int) -> None:
-    """Wait (bounded) for the relay to have seen the closes the test made."""
+def sessions_seen(app: RelayApp) -> float:
+    """Connections the relay has admitted or refused so far."""
+    registry = app.metrics.registry
+    admitted = registry.get_sample_value("prospect_relay_smtp_sessions_total") or 0.0
+    refusals = [
+        registry.get_sample_value("prospect_relay_smtp_sessions_refused_total", {"reason": reason})
+        or 0.0
+        for reason in ("full", "outside_full", "per_ip")
+    ]
+    return admitted + sum(refusals)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (bounded, 5 s) for the relay to have handled what the test did."""
     for _ in range(500):
-        if open_sessions(app) == expected:
+        if condition():
             return
         await asyncio.sleep(0.01)
-    assert open_sessions(app) == expected
+    assert condition()
+
+
+async def until_open_sessions(app: RelayApp, expected: int) -> None:
+    await until(lambda: open_sessions(app) == expected)
 
 
 async def first_line(port: int, source: str) -> str:
@@ -58,16 +77,32 @@ async def first_line(port: int, source: str) -> str:
     return line.decode().rstrip("\r\n")
 
 
+def outsider_socket(port: int) -> socket.socket:
+    sock = socket.socket()
+    sock.bind((OUTSIDER, 0))
+    sock.connect(("127.0.0.1", port))
+    return sock
+
+
 async def test_closed_connections_free_their_slot_at_once(relay_with: Any) -> None:
-    """A bare connect-and-close and an EHLO-then-close give their slot back at once (they held
-    it until idle_timeout, 300 s, and the gauge stayed up)."""
+    """A bare connect-and-close, a command-then-close and a half-close give their slot back at
+    once (on uvloop they held it until idle_timeout, 300 s, and the gauge stayed up)."""
     app = await relay_with(max_connections=4, reserved_connections=0)
+    for _ in range(6):  # closed before the relay even greets
+        outsider_socket(app.smtp_port).close()
     for _ in range(6):
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", app.smtp_port, local_addr=(OUTSIDER, 0)
-        )
-        writer.close()
+        sock = outsider_socket(app.smtp_port)
+        sock.sendall(b"EHLO client.test\r\n")
+        sock.close()
+    await until(lambda: sessions_seen(app) == 12)
+    await until_open_sessions(app, 0)
+    for _ in range(6):
+        sock = outsider_socket(app.smtp_port)
+        sock.sendall(b"EHLO client.test\r\n")
+        await until_open_sessions(app, 1)
+        sock.shutdown(socket.SHUT_WR)
         await until_open_sessions(app, 0)
+        sock.close()
     for _ in range(6):
         client = await RawClient.connect(app.smtp_port, source=OUTSIDER)
         assert await client.command("NOOP") == "250 OK"

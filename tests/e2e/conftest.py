@@ -26,7 +26,6 @@ import aiohttp
 import aiosmtplib
 import pytest
 import trustme
-import uvloop
 from click.testing import CliRunner, Result
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
@@ -343,16 +342,6 @@ async def full_relay(
 def mailbox(messages: Sequence[Received], address: str) -> list[Received]:
     """The upstream deliveries that carry `address` as an envelope recipient."""
     return [m for m in messages if address in m.rcpt_tos]
-
-
-def pytest_asyncio_loop_factories(
-    config: pytest.Config, item: pytest.Item
-) -> dict[str, Callable[[], asyncio.AbstractEventLoop]] | None:
-    """Tests marked `both_loops` run twice: the loops differ in how a peer's close reaches the
-    protocol (a half-closed connection held its slot on uvloop only)."""
-    if item.get_closest_marker("both_loops") is None:
-        return None
-    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,15 @@ class RawClient:
             await client.command("EHLO client.test")
         return client
 
+    @staticmethod
+    async def connect_line(port: int, *, source: str | None = None) -> str:
+        """Connect, read the first line (greeting or refusal) and close."""
+        local = (source, 0) if source is not None else None
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=local)
+        line = await asyncio.wait_for(reader.readline(), 5)
+        writer.close()
+        return line.decode().rstrip("\r\n")
+
     async def reply(self) -> str:
         """One (possibly multi-line) reply, lines joined with newlines."""
         lines = []

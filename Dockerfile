@@ -4,7 +4,7 @@
 #
 #   docker build -t prospect-relay .
 #   docker run --rm -v relay-data:/var/lib/prospect-relay prospect-relay prospect-relay db upgrade
-#   docker run --rm -p 2525:2525 -p 8025:8025 -v relay-data:/var/lib/prospect-relay \
+#   docker run --rm -p 2525:2525 -p 8025:8025 -p 127.0.0.1:9025:9025 -v relay-data:/var/lib/prospect-relay \
 #     -e PROSPECT_RELAY_UPSTREAM__HOST=smtp.example.net prospect-relay
 #
 # Layout inside the image (the working directory is /opt/prospect-relay, so the relay's
@@ -37,6 +37,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     # In a container the relay must listen on the container's interfaces, not loopback.
     PROSPECT_RELAY_SMTP__HOST=0.0.0.0 \
     PROSPECT_RELAY_WEB__HOST=0.0.0.0 \
+    # The operations listener (/readyz, /metrics) too, for Prometheus on the container
+    # network; publish its port only to a private network, never through the public proxy.
+    PROSPECT_RELAY_WEB__OPS_HOST=0.0.0.0 \
     PROSPECT_RELAY_LOG__FORMAT=json
 
 COPY --from=builder /opt/prospect-relay/venv /opt/prospect-relay/venv
@@ -52,8 +55,8 @@ COPY config/relay.toml config/policy.toml /etc/prospect-relay/
 WORKDIR /opt/prospect-relay
 USER prospect-relay:prospect-relay
 VOLUME ["/var/lib/prospect-relay"]
-# SMTP, then web (unsubscribe pages, /healthz, /readyz, /metrics).
-EXPOSE 2525 8025
+# SMTP, web (unsubscribe pages, /healthz), operations (/healthz, /readyz, /metrics).
+EXPOSE 2525 8025 9025
 
 # Liveness only (/healthz): /readyz also checks the database and the upstream, and a shared
 # outage must not make every replica "unhealthy" at once; load balancers should use /readyz.

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from proxy.audit import DecisionLog, use_address_masking
 from proxy.audit_trail import AuditTrail
 from proxy.compliance import RegisterCompliance, Unsubscriber
+from proxy.descriptors import ensure_descriptors
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
 from proxy.metrics import Metrics
@@ -43,7 +44,14 @@ from proxy.store.database import create_engine
 from proxy.store.migrate import schema_status
 from proxy.store.rights import RightsRegister
 from proxy.tokens import TokenSigner
-from proxy.web import ReadinessCheck, WebDeps, WebServer, build_web_app
+from proxy.web import (
+    ListenerLimits,
+    ReadinessCheck,
+    WebDeps,
+    WebServer,
+    build_ops_app,
+    build_web_app,
+)
 
 __all__ = [
     "Component",
@@ -149,6 +157,7 @@ class RelayApp:
 
     async def start(self) -> None:
         settings = self.settings
+        ensure_descriptors(settings)
         tls_context = build_tls_context(settings)
         authenticator = build_authenticator(settings)
         hash_key = load_or_create_secret(settings.security)
@@ -316,20 +325,27 @@ class SuppressionGauge:
 
 
 class WebComponent:
-    """The unsubscribe, health and metrics endpoints, in the relay's event loop."""
+    """One web listener in the relay's event loop: `web` (unsubscribe pages, /healthz) or
+    `ops` (/healthz, /readyz, /metrics)."""
 
     def __init__(
-        self, server: WebServer, host: str, port: int, sock: socket.socket | None = None
+        self,
+        server: WebServer,
+        host: str,
+        port: int,
+        name: str = "web",
+        sock: socket.socket | None = None,
     ) -> None:
         self._server = server
         self._host = host
         self._port = port
+        self.name = name
         self._sock = sock
         self.port: int | None = None
 
     async def start(self) -> None:
         self.port = await self._server.start(self._host, self._port, sock=self._sock)
-        log.info("web listening on %s:%d", self._host, self.port)
+        log.info("%s listening on %s:%d", self.name, self._host, self.port)
 
     async def stop(self) -> None:
         await self._server.stop()
@@ -385,7 +401,7 @@ async def build_relay(
 ) -> RelayApp:
     """The production relay: store, policy, compliance, web, SMTP. Raises ConfigError.
 
-    `listeners`: sockets already bound by the supervisor, by name ("smtp", "web").
+    `listeners`: sockets already bound by the supervisor, by name ("smtp", "web", "ops").
     """
     await require_current_schema(settings)
     listeners = listeners or {}
@@ -449,13 +465,27 @@ async def build_relay(
             rate_limit_per_minute=settings.web.rate_limit_per_minute,
             trusted_proxies=settings.web.trusted_proxies,
             rights=rights,
+            body_timeout=settings.web.body_timeout,
+        )
+        limits = ListenerLimits(
+            max_connections=settings.web.max_connections,
+            header_timeout=settings.web.header_timeout,
         )
         components.append(
             WebComponent(
-                WebServer(build_web_app(deps)),
+                WebServer(build_web_app(deps), limits=limits),
                 settings.web.host,
                 settings.web.port,
                 sock=listeners.get("web"),
+            )
+        )
+        components.append(
+            WebComponent(
+                WebServer(build_ops_app(deps), limits=limits),
+                settings.web.ops_host,
+                settings.web.ops_port,
+                name="ops",
+                sock=listeners.get("ops"),
             )
         )
     app = RelayApp(

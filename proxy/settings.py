@@ -198,6 +198,16 @@ class WebSettings(_Section):
     rate_limit_per_minute: int = Field(60, ge=1)
     # Reverse proxies whose X-Forwarded-For is believed (for per-client rate limits).
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # Hardening (proxy/web/listener.py): connections beyond the cap get 503; a request's
+    # headers must arrive within header_timeout (also the keep-alive idle limit), its body
+    # within body_timeout.
+    max_connections: int = Field(256, ge=1)
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(10.0, gt=0)
+    # /readyz and /metrics (and /healthz) are served on this separate listener, loopback by
+    # default: operations endpoints are not public. The public listener serves /healthz only.
+    ops_host: str = "127.0.0.1"
+    ops_port: int = Field(9025, ge=0, le=65535)
 
 
 class PolicySettings(_Section):

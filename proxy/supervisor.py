@@ -56,6 +56,7 @@ def listener_addresses(settings: Settings) -> dict[str, tuple[str, int]]:
     addresses = {"smtp": (settings.smtp.host, settings.smtp.port)}
     if settings.web.enabled:
         addresses["web"] = (settings.web.host, settings.web.port)
+        addresses["ops"] = (settings.web.ops_host, settings.web.ops_port)
     return addresses
 
 

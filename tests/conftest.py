@@ -57,14 +57,14 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     """`make_settings(smtp={"max_recipients": 2}, upstream={"host": ...})`: test settings.
 
-    Sections are dicts merged over test defaults: SMTP and web on 127.0.0.1 port 0, outbox,
+    Sections are dicts merged over test defaults: SMTP, web and ops on 127.0.0.1 port 0, outbox,
     database and secret under tmp_path, JSON logs.
     """
 
     def factory(**overrides: Any) -> Settings:
         defaults: dict[str, Any] = {
             "smtp": {"host": "127.0.0.1", "port": 0, "hostname": "relay.test"},
-            "web": {"host": "127.0.0.1", "port": 0},
+            "web": {"host": "127.0.0.1", "port": 0, "ops_port": 0},
             "outbox": {"path": str(tmp_path / "outbox")},
             "database": {"url": f"sqlite+aiosqlite:///{tmp_path / 'relay.db'}"},
             "security": {"secret_file": str(tmp_path / "secret.key")},

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from proxy.web.deps import ReadinessCheck, TokenVerifier, Unsubscriber, WebDeps
-from proxy.web.server import WebServer, build_web_app
+from proxy.web.listener import ListenerLimits
+from proxy.web.server import WebServer, build_ops_app, build_web_app
 
 __all__ = [
+    "ListenerLimits",
     "ReadinessCheck",
     "TokenVerifier",
     "Unsubscriber",
     "WebDeps",
     "WebServer",
+    "build_ops_app",
     "build_web_app",
 ]

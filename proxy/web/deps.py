@@ -77,6 +77,7 @@ class WebDeps:
     # Per valid token, and per client IP for requests without one (unsubscribe routes).
     rate_limit_per_minute: int
     max_body_bytes: int = 4096  # a one-click or confirm POST is a few dozen bytes
+    body_timeout: float = 10.0  # seconds to receive a request body (settings.web)
     readiness_timeout: float = 2.0  # seconds per check; a hung database is "not ready"
     # Reverse proxies whose X-Forwarded-For names the client (settings.web.trusted_proxies).
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()

@@ -132,16 +132,28 @@ class FullRelay:
     def smtp_port(self) -> int:
         return self.app.smtp_port
 
+    def _listener_port(self, name: str) -> int:
+        for component in self.app.components:
+            if (
+                isinstance(component, WebComponent)
+                and component.name == name
+                and component.port is not None
+            ):
+                return component.port
+        raise RuntimeError(f"the {name} listener is not running")
+
     @property
     def web_port(self) -> int:
-        for component in self.app.components:
-            if isinstance(component, WebComponent) and component.port is not None:
-                return component.port
-        raise RuntimeError("the web component is not running")
+        return self._listener_port("web")
 
     @property
     def web_base(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def ops_base(self) -> str:
+        """The operations listener (/healthz, /readyz, /metrics)."""
+        return f"http://127.0.0.1:{self._listener_port('ops')}"
 
     @property
     def delivered(self) -> list[Received]:
@@ -194,10 +206,12 @@ class FullRelay:
         finally:
             await client.quit()
 
-    async def get(self, path: str) -> tuple[int, str]:
+    async def get(self, path: str, *, ops: bool = False) -> tuple[int, str]:
+        """GET on the public listener, or the operations one (`ops=True`)."""
+        base = self.ops_base if ops else self.web_base
         async with (
             aiohttp.ClientSession() as session,
-            session.get(f"{self.web_base}{path}") as response,
+            session.get(f"{base}{path}") as response,
         ):
             return response.status, await response.text()
 
@@ -210,7 +224,7 @@ class FullRelay:
 
     async def scrape(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """GET /metrics, parsed: (sample name, sorted labels) -> value."""
-        status, body = await self.get("/metrics")
+        status, body = await self.get("/metrics", ops=True)
         assert status == 200
         samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         for family in text_string_to_metric_families(body):

@@ -78,19 +78,19 @@ async def test_metrics_count_exactly_what_flowed(full_relay: FullRelayFactory) -
 async def test_readiness_follows_the_database(full_relay: FullRelayFactory) -> None:
     relay = await full_relay()
     assert (await relay.get("/healthz"))[0] == 200
-    status, body = await relay.get("/readyz")
+    status, body = await relay.get("/readyz", ops=True)
     assert status == 200, body
     assert json.loads(body)["checks"] == {"database": "ok", "policy": "ok", "delivery": "ok"}
 
     async with relay.database_down():
-        status, body = await relay.get("/readyz")
+        status, body = await relay.get("/readyz", ops=True)
         assert status == 503, body
         report = json.loads(body)
         assert report["failed"] == ["database"]
         assert report["checks"]["database"].startswith("failed")
         assert (await relay.get("/healthz"))[0] == 200  # alive: no restart for an outage
 
-    status, body = await relay.get("/readyz")
+    status, body = await relay.get("/readyz", ops=True)
     assert status == 200, body
 
 

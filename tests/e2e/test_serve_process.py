@@ -31,6 +31,7 @@ def _config(tmp_path: Path) -> Path:
 port = 0
 [web]
 port = 0
+ops_port = 0
 [database]
 url = "sqlite+aiosqlite:///{tmp_path / "relay.db"}"
 [outbox]

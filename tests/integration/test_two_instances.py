@@ -78,7 +78,8 @@ def write_config(
     config = directory / f"{name}.toml"
     config.write_text(
         f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nhostname = "{name}.relay.test"\n\n'
-        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\npublic_url = "{PUBLIC_URL}"\n\n'
+        f'[web]\nhost = "127.0.0.1"\nport = {free_port()}\nops_port = {free_port()}\n'
+        f'public_url = "{PUBLIC_URL}"\n\n'
         f"{upstream}"
         f'[database]\nurl = "{database_url}"\n\n'
         f'[policy]\nfile = "{policy}"\n\n'
@@ -97,21 +98,28 @@ class RelayProcess:
     process: asyncio.subprocess.Process
     smtp_port: int
     web_port: int
+    ops_port: int
     log: Path
 
     @property
     def web(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
 
+    @property
+    def ops(self) -> str:
+        return f"http://127.0.0.1:{self.ops_port}"
 
-def _ports(config: Path) -> tuple[int, int]:
+
+def _ports(config: Path) -> tuple[int, int, int]:
+    """SMTP, public web and operations ports."""
     data = tomllib.loads(config.read_text())
-    return int(data["smtp"]["port"]), int(data["web"]["port"])
+    web = data["web"]
+    return int(data["smtp"]["port"]), int(web["port"]), int(web["ops_port"])
 
 
 async def start_relay_process(directory: Path, name: str, config: Path) -> RelayProcess:
     """Start the relay and wait until /readyz answers 200 (database, policy and delivery ok)."""
-    smtp_port, web_port = _ports(config)
+    smtp_port, web_port, ops_port = _ports(config)
     log = directory / f"{name}.log"
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
@@ -126,7 +134,7 @@ async def start_relay_process(directory: Path, name: str, config: Path) -> Relay
             stdout=sink,
             stderr=asyncio.subprocess.STDOUT,
         )
-    relay = RelayProcess(name, process, smtp_port, web_port, log)
+    relay = RelayProcess(name, process, smtp_port, web_port, ops_port, log)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT
     async with aiohttp.ClientSession() as session:
@@ -134,7 +142,7 @@ async def start_relay_process(directory: Path, name: str, config: Path) -> Relay
             if process.returncode is not None:
                 pytest.fail(f"{name} exited {process.returncode}: {log.read_text()}")
             with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{relay.web}/readyz") as response:
+                async with session.get(f"{relay.ops}/readyz") as response:
                     if response.status == 200:
                         return relay
             await asyncio.sleep(0.1)

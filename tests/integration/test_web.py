@@ -18,7 +18,7 @@ from proxy.policy.model import Policy
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, upgrade
 from proxy.tokens import TokenSigner, UnsubscribeToken
-from proxy.web import ReadinessCheck, WebDeps, WebServer, build_web_app
+from proxy.web import ReadinessCheck, WebDeps, WebServer, build_ops_app, build_web_app
 from proxy.web.i18n import STRINGS
 from proxy.web.pages import BAD_TOKEN_PAGE
 
@@ -81,6 +81,8 @@ class Checks:
 @dataclass
 class Web:
     base: str
+    ops: str  # the operations listener: /readyz, /metrics
+    deps: WebDeps
     http: aiohttp.ClientSession
     store: Store
     signer: TokenSigner
@@ -133,15 +135,20 @@ async def start_web(
     )
     server = WebServer(build_web_app(deps))
     port = await server.start("127.0.0.1", 0)
+    ops = WebServer(build_ops_app(deps))
+    ops_port = await ops.start("127.0.0.1", 0)
     async with aiohttp.ClientSession() as http:
         yield Web(
             base=f"http://127.0.0.1:{port}",
+            ops=f"http://127.0.0.1:{ops_port}",
+            deps=deps,
             http=http,
             store=store,
             signer=TokenSigner([KEY], max_age_days=MAX_AGE_DAYS),
             checks=checks,
         )
     await server.stop()
+    await ops.stop()
     await engine.dispose()
 
 
@@ -400,13 +407,13 @@ async def test_healthz(web: Web) -> None:
 
 
 async def test_readyz_fails_naming_the_check_then_recovers(web: Web) -> None:
-    async with web.http.get(f"{web.base}/readyz") as response:
+    async with web.http.get(f"{web.ops}/readyz") as response:
         assert response.status == 200
         assert (await response.json())["status"] == "ok"
 
     web.checks.failing.add("upstream")
     web.checks.hanging.add("policy")
-    async with web.http.get(f"{web.base}/readyz") as response:
+    async with web.http.get(f"{web.ops}/readyz") as response:
         assert response.status == 503
         body = await response.json()
     assert body["status"] == "fail"
@@ -420,7 +427,7 @@ async def test_readyz_fails_naming_the_check_then_recovers(web: Web) -> None:
 
     web.checks.failing.clear()
     web.checks.hanging.clear()
-    async with web.http.get(f"{web.base}/readyz") as response:
+    async with web.http.get(f"{web.ops}/readyz") as response:
         assert response.status == 200
         assert (await response.json())["failed"] == []
 
@@ -440,7 +447,7 @@ async def test_readyz_fails_when_the_database_is_unreachable() -> None:
         public_url="http://127.0.0.1",
         rate_limit_per_minute=60,
     )
-    server = WebServer(build_web_app(deps))
+    server = WebServer(build_ops_app(deps))
     port = await server.start("127.0.0.1", 0)
     try:
         async with (
@@ -460,7 +467,7 @@ async def test_readyz_fails_when_the_database_is_unreachable() -> None:
 async def test_metrics_exposes_the_counters(web: Web) -> None:
     async with web.http.post(f"{web.base}/u/{web.token()}", data=ONE_CLICK) as response:
         assert response.status == 200
-    async with web.http.get(f"{web.base}/metrics") as response:
+    async with web.http.get(f"{web.ops}/metrics") as response:
         assert response.status == 200
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = await response.text()

@@ -106,6 +106,7 @@ def test_image_exposes_the_default_ports_and_reads_config_from_etc() -> None:
     assert _one(runtime, "EXPOSE").split() == [
         str(SmtpSettings().port),
         str(WebSettings().port),
+        str(WebSettings().ops_port),
     ]
     workdir = _one(runtime, "WORKDIR")
     install = _one(runtime, "RUN")

@@ -81,16 +81,18 @@ def _lower(value: str | None) -> str | None:
 
 
 def envelope_transactional(message: MessageFacts, policy: Policy) -> bool:
-    """Whether the envelope sender, the AUTH user or the client IP is marked transactional."""
+    """Whether the AUTH user or the client IP is marked transactional, or the envelope sender
+    is, from a session that vouches for it (authenticated, or a client in sender_networks)."""
     compiled = policy.compiled
-    if message.mail_from:
-        sender = normalise_address(message.mail_from)
-        if sender in compiled.tx_addresses or domain_of(sender) in compiled.tx_domains:
-            return True
     if message.auth_user is not None and message.auth_user in compiled.tx_users:
         return True
-    if compiled.tx_networks and message.client_ip:
-        return in_networks(message.client_ip, compiled.tx_networks)
+    client = message.client_ip or ""
+    if in_networks(client, compiled.tx_networks):
+        return True
+    vouched = message.auth_user is not None or in_networks(client, compiled.tx_sender_networks)
+    if message.mail_from and vouched:
+        sender = normalise_address(message.mail_from)
+        return sender in compiled.tx_addresses or domain_of(sender) in compiled.tx_domains
     return False
 
 

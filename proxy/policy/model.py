@@ -186,9 +186,13 @@ class Transactional(_Model):
     """Senders whose mail is not commercial; matched on the envelope only (known at RCPT).
 
     The header From is not trusted for this: a marketing tool could copy a transactional From.
+    Nor is a bare MAIL FROM: one line from any allowed client would switch off the footer
+    and every consent check, so a `senders` match counts only from an authenticated session
+    or from a client in `sender_networks`. `clients` (AUTH users, networks) are proof alone.
     """
 
     senders: tuple[str, ...] = ()  # "alerts@shop.example" or a domain "shop.example"
+    sender_networks: tuple[IPNetwork, ...] = ()  # where a senders match is believed
     clients: tuple[str, ...] = ()  # SMTP AUTH user names, IP addresses or networks
 
 
@@ -221,6 +225,7 @@ class CompiledPolicy:
     tx_domains: frozenset[str]
     tx_users: frozenset[str]
     tx_networks: tuple[IPNetwork, ...]
+    tx_sender_networks: tuple[IPNetwork, ...]
     footers: dict[str, FooterTemplate]
     languages: dict[str, str]
     version: str
@@ -395,6 +400,7 @@ def _compile(policy: Policy) -> CompiledPolicy:
         tx_domains=frozenset(tx_domains),
         tx_users=frozenset(tx_users),
         tx_networks=tuple(tx_networks),
+        tx_sender_networks=policy.transactional.sender_networks,
         footers={**DEFAULT_FOOTERS, **policy.footer},
         languages=languages,
         version=_version(policy),

@@ -59,6 +59,7 @@ default = true
 
 [transactional]
 senders = ["noreply@example.com"]
+sender_networks = ["127.0.0.1/32"]
 
 [campaigns.lunch]
 targets = ["facilities"]

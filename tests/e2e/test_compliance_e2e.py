@@ -328,6 +328,20 @@ async def test_transactional_sender_is_forwarded_untouched(full_relay: FullRelay
     assert body == message.split(b"\r\n\r\n", 1)[1]  # body byte-identical: no footer
 
 
+async def test_bare_transactional_mail_from_elsewhere_keeps_every_check(
+    full_relay: FullRelayFactory,
+) -> None:
+    """Issue 11: from 127.0.0.2 (allowed to relay, not in sender_networks, no AUTH) the same
+    MAIL FROM is an ordinary sender: Marie, with no consent, is refused."""
+    relay = await full_relay()
+    message = make_message(MARIE, from_="Shop <noreply@example.com>", subject="Offer")
+    transcript = await relay.send(
+        MARIE, message, sender="noreply@example.com", source_address="127.0.0.2"
+    )
+    assert transcript.rcpt[MARIE].startswith("550 5.7.1 b2c-no-consent")
+    assert relay.delivered == []
+
+
 async def test_rewriting_a_dkim_signed_message_without_a_key_is_logged(
     full_relay: FullRelayFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

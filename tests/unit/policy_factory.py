@@ -39,7 +39,11 @@ POLICY_DATA: dict[str, Any] = {
             "privacy_url": "https://sister.fr/privacy",
         },
     },
-    "transactional": {"senders": ["alerts@acme.fr", "notify.acme.fr"], "clients": ["billing"]},
+    "transactional": {
+        "senders": ["alerts@acme.fr", "notify.acme.fr"],
+        "sender_networks": ["192.0.2.0/24"],  # message()'s client
+        "clients": ["billing"],
+    },
     "campaigns": {
         "running-2026": {"product": "running", "category": "sport", "controller": "acme"},
         "lunch": {"targets": ["facilities"], "source": "trade fair 2025"},

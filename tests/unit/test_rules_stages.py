@@ -161,3 +161,16 @@ def test_facts_name_what_was_used_without_the_address() -> None:
     assert facts["targets"] == "finance" and facts["job_function"] == "finance"
     assert len(facts["policy_version"]) == 12
     assert all(PAUL not in value for value in facts.values())
+
+
+def test_a_bare_transactional_mail_from_needs_a_vouching_session() -> None:
+    """Issue 11: one MAIL FROM line from any allowed client turned the footer and every
+    consent check off. A senders match now counts only from sender_networks or after AUTH."""
+    sup = (suppression("global"),)
+    outsider = message(mail_from="alerts@acme.fr", client_ip="198.51.100.7")
+    assert run(MARIE, None, outsider, stage=Stage.RCPT, suppressions=sup).action is Action.REJECT
+    assert run(MARIE, None, outsider).action is Action.REJECT  # no consent: checked now
+    authenticated = message(mail_from="alerts@acme.fr", client_ip="198.51.100.7", auth_user="x")
+    assert run(MARIE, None, authenticated).rule_ids == ("not-commercial",)
+    listed = message(mail_from="alerts@acme.fr")  # from 192.0.2.10, in sender_networks
+    assert run(MARIE, None, listed).rule_ids == ("not-commercial",)

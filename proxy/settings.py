@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +36,7 @@ from proxy.networks import IPNetwork
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
+    "ENV_PREFIX",
     "AuditSettings",
     "ContentSettings",
     "DatabaseSettings",
@@ -55,9 +57,11 @@ __all__ = [
     "UpstreamTls",
     "WebSettings",
     "load_settings",
+    "setting_source",
 ]
 
 DEFAULT_CONFIG_FILE = Path("config/relay.toml")
+ENV_PREFIX = "PROSPECT_RELAY_"
 
 
 class _Section(BaseModel):
@@ -295,7 +299,7 @@ class Settings(BaseSettings):
     """Every setting of the relay; one frozen object per process."""
 
     model_config = SettingsConfigDict(
-        env_prefix="PROSPECT_RELAY_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
@@ -316,6 +320,18 @@ class Settings(BaseSettings):
     runtime: RuntimeSettings = RuntimeSettings()
 
 
+def setting_source(key: Sequence[object], file_source: str) -> str:
+    """Where a setting's value came from: the environment variable that sets it (or one of
+    its sections, as JSON), else `file_source` (the settings file)."""
+    names = {name.upper(): name for name in os.environ if name.upper().startswith(ENV_PREFIX)}
+    parts = [str(part).upper() for part in key]
+    for depth in range(len(parts), 0, -1):
+        name = names.get(ENV_PREFIX + "__".join(parts[:depth]))
+        if name is not None:
+            return f"environment variable {name}"
+    return file_source
+
+
 def load_settings(config_file: Path | None = None) -> Settings:
     """Build the settings from `config_file` (or config/relay.toml if present) and env.
 
@@ -324,7 +340,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     path = config_file
     if path is None and DEFAULT_CONFIG_FILE.is_file():
         path = DEFAULT_CONFIG_FILE
-    source_name = str(path) if path is not None else "environment"
+    source_name = str(path) if path is not None else "defaults"
     if path is not None and not path.is_file():
         raise ConfigError([ConfigProblem(str(path), "", "file not found")])
 
@@ -348,10 +364,15 @@ def load_settings(config_file: Path | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(
             [
-                ConfigProblem(source_name, ".".join(str(part) for part in err["loc"]), err["msg"])
+                ConfigProblem(
+                    setting_source(err["loc"], source_name),
+                    ".".join(str(part) for part in err["loc"]),
+                    err["msg"],
+                )
                 for err in exc.errors()
             ]
         ) from None
-    except ValueError as exc:  # TOML syntax errors surface as ValueError subclasses
-        raise ConfigError([ConfigProblem(source_name, "", str(exc))]) from None
+    except ValueError as exc:  # TOML syntax and environment JSON errors are ValueErrors
+        source = "environment" if "EnvSettingsSource" in str(exc) else source_name
+        raise ConfigError([ConfigProblem(source, "", str(exc))]) from None
     return loaded

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import socket
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -25,7 +29,14 @@ from proxy.errors import ConfigError, ConfigProblem
 from proxy.mime.dkim import DkimSigner
 from proxy.policy.model import load_policy
 from proxy.secrets import load_or_create_secret
-from proxy.settings import Settings, load_settings
+from proxy.settings import (
+    DEFAULT_CONFIG_FILE,
+    ENV_PREFIX,
+    PolicySettings,
+    Settings,
+    load_settings,
+    setting_source,
+)
 from proxy.smtp.auth import PasswordHash, hash_password
 from proxy.supervisor import (
     Supervisor,
@@ -37,30 +48,32 @@ from proxy.supervisor import (
     worker_command,
 )
 
-__all__ = ["COMMANDS", "check_settings", "render_settings"]
+__all__ = ["COMMANDS", "check_settings", "mask_url_password", "render_settings"]
 
 log = logging.getLogger(__name__)
 
 
 def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
-    """Problems pydantic cannot see: password hashes, TLS files, log level."""
+    """Problems pydantic cannot see: password hashes, TLS files, log level. Each names where
+    the value came from: its environment variable, else `source` (the settings file)."""
     problems: list[ConfigProblem] = []
+
+    def problem(key: str, message: str) -> ConfigProblem:
+        return ConfigProblem(setting_source(key.split("."), source), key, message)
+
     for name, secret in settings.smtp.users.items():
         try:
             PasswordHash.parse(secret.get_secret_value())
         except ValueError as exc:
-            problems.append(ConfigProblem(source, f"smtp.users.{name}", str(exc)))
+            problems.append(problem(f"smtp.users.{name}", str(exc)))
     try:
         build_tls_context(settings)
     except ConfigError as exc:
         problems.extend(
-            ConfigProblem(source, p.key, f"cannot load certificate/key: {p.message}")
-            for p in exc.problems
+            problem(p.key, f"cannot load certificate/key: {p.message}") for p in exc.problems
         )
     if not isinstance(logging.getLevelName(settings.log.level.upper()), int):
-        problems.append(
-            ConfigProblem(source, "log.level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        )
+        problems.append(problem("log.level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL"))
     try:
         load_policy(settings.policy.file)
     except ConfigError as exc:
@@ -71,9 +84,7 @@ def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
         problems.extend(exc.problems)
     if settings.smtp.users and settings.smtp.tls_cert is None:
         problems.append(
-            ConfigProblem(
-                source, "smtp.users", "AUTH is offered only after STARTTLS: set smtp.tls_cert/key"
-            )
+            problem("smtp.users", "AUTH is offered only after STARTTLS: set smtp.tls_cert/key")
         )
     return problems
 
@@ -88,8 +99,35 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def mask_url_password(value: str) -> str:
+    """`postgresql+asyncpg://relay:pw@db/relay` -> `postgresql+asyncpg://relay:***@db/relay`."""
+    if "://" not in value or "@" not in value:
+        return value
+    try:
+        parts = urlsplit(value)
+        password = parts.password
+    except ValueError:
+        return value
+    if password is None:
+        return value
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
+
+
+def _masked(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_url_password(value)
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    return value
+
+
 def render_settings(settings: Settings) -> str:
-    """The effective configuration as TOML, secrets shown as `**********`."""
+    """The effective configuration as TOML, secrets shown as `**********` and passwords inside
+    URLs (the database URL) as `***`."""
     lines: list[str] = []
     for section, values in settings.model_dump(mode="json").items():
         lines.append(f"[{section}]")
@@ -97,17 +135,40 @@ def render_settings(settings: Settings) -> str:
             if value is None:
                 lines.append(f"# {key} = (not set)")
             else:
-                lines.append(f"{key} = {_toml_value(value)}")
+                lines.append(f"{key} = {_toml_value(_masked(value))}")
         lines.append("")
     return "\n".join(lines)
 
 
+def _policy_file_hint(config_file: Path | None) -> Path:
+    """The policy file the settings name, read without validating them (for reporting its
+    problems next to the settings' own)."""
+    named = next(
+        (v for k, v in os.environ.items() if k.upper() == f"{ENV_PREFIX}POLICY__FILE"), None
+    )
+    if named is None and config_file is not None:
+        with contextlib.suppress(OSError, ValueError):
+            policy = tomllib.loads(config_file.read_text()).get("policy", {})
+            if isinstance(policy, dict) and isinstance(policy.get("file"), str):
+                named = policy["file"]
+    return Path(named) if named else PolicySettings().file
+
+
 def _load(config_file: Path | None) -> tuple[Settings | None, list[ConfigProblem]]:
+    """The settings and every problem found: with invalid settings, the policy file is still
+    checked, so one run reports everything."""
+    if config_file is None and DEFAULT_CONFIG_FILE.is_file():
+        config_file = DEFAULT_CONFIG_FILE
     try:
         settings = load_settings(config_file)
     except ConfigError as exc:
-        return None, exc.problems
-    source = str(config_file) if config_file else "settings"
+        problems = list(exc.problems)
+        try:
+            load_policy(_policy_file_hint(config_file))
+        except ConfigError as policy_error:
+            problems.extend(policy_error.problems)
+        return None, problems
+    source = str(config_file) if config_file else "defaults"
     return settings, check_settings(settings, source)
 
 

@@ -80,3 +80,49 @@ def test_runtime_workers_is_a_count_or_auto(tmp_path: Path) -> None:
         assert result.exit_code == 2, bad
         assert f"error: {config}: runtime.workers" in result.output
         assert "Traceback" not in result.output
+def test_check_config_masks_the_password_inside_the_database_url(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text('[database]\nurl = "postgresql+asyncpg://relay:s3cr%40t@db.internal:5432/r"\n')
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert 'url = "postgresql+asyncpg://relay:***@db.internal:5432/r"' in result.output
+    assert "s3cr" not in result.output
+
+
+def test_check_config_names_the_environment_variable_not_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text("[smtp]\nmax_recipients = 0\n")
+    os.environ["PROSPECT_RELAY_SMTP__PORT"] = "70000"
+    os.environ["PROSPECT_RELAY_UPSTREAM__PASSWORD"] = "hunter2"
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert (
+        "error: environment variable PROSPECT_RELAY_SMTP__PORT: smtp.port: "
+        "Input should be less than or equal to 65535"
+    ) in lines
+    assert any(line.startswith(f"error: {config}: smtp.max_recipients:") for line in lines)
+    assert "hunter2" not in result.output
+
+
+def test_check_config_reports_settings_and_policy_problems_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    missing = tmp_path / "no-policy.toml"
+    config.write_text(f'[smtp]\nport = 70000\n[policy]\nfile = "{missing}"\n')
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert any("smtp.port" in line for line in lines)
+    assert any(str(missing) in line for line in lines), lines
+
+
+def test_check_config_blames_the_variable_for_a_bad_password_hash(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text("[smtp]\nmax_recipients = 5\n")
+    os.environ["PROSPECT_RELAY_SMTP__USERS"] = '{"tool": "plaintext"}'
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    assert (
+        "error: environment variable PROSPECT_RELAY_SMTP__USERS: smtp.users.tool: "
+        "not a password hash"
+    ) in result.output

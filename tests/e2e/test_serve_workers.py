@@ -30,9 +30,9 @@ def _wait_for_count(log: Path, pattern: str, count: int, timeout: float = 90.0) 
     raise AssertionError(f"{pattern!r} logged {len(found)} times, wanted {count}")
 
 
-def _metric(web_port: int, sample: str) -> float:
+def _metric(ops_port: int, sample: str) -> float:
     """One sample of /metrics, e.g. 'prospect_relay_messages_total{action="rewrite"}'."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=10) as answer:
+    with urllib.request.urlopen(f"http://127.0.0.1:{ops_port}/metrics", timeout=10) as answer:
         text = answer.read().decode()
     for line in text.splitlines():
         name, _, value = line.rpartition(" ")
@@ -88,29 +88,30 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
     log = tmp_path / "relay.log"
     relay, pids, smtp_port = _start(workers_config, log)
     try:
-        web_port = int(_wait_for_log(log, r"web listener on 127\.0\.0\.1:(\d+)").group(1))
-        # Both workers serve the same SMTP and web ports the supervisor bound.
-        assert len(set(re.findall(r"SMTP listening on 127\.0\.0\.1:(\d+)", log.read_text()))) == 1
-        assert len(set(re.findall(r"web listener on 127\.0\.0\.1:(\d+)", log.read_text()))) == 1
+        ops_port = int(_wait_for_log(log, r"ops listening on 127\.0\.0\.1:(\d+)").group(1))
+        # Both workers serve the same SMTP, web and operations ports the supervisor bound.
+        for listener in ("SMTP", "web", "ops"):
+            pattern = rf"{listener} listening on 127\.0\.0\.1:(\d+)"
+            assert len(set(re.findall(pattern, log.read_text()))) == 1, listener
 
         for _ in range(6):
             _send(smtp_port)
         # Whichever worker answers /metrics counts the messages of both.
         for _ in range(4):
-            assert _metric(web_port, 'prospect_relay_messages_total{action="rewrite"}') == 6
+            assert _metric(ops_port, 'prospect_relay_messages_total{action="rewrite"}') == 6
 
         # SIGHUP to the supervisor reaches every worker: two reloads, counted across workers.
         relay.send_signal(signal.SIGHUP)
         _wait_for_count(log, r"policy reloaded from", 2)
         for _ in range(4):
-            assert _metric(web_port, 'prospect_relay_policy_reloads_total{result="ok"}') == 2
+            assert _metric(ops_port, 'prospect_relay_policy_reloads_total{result="ok"}') == 2
 
         # A killed worker is replaced; the port keeps serving and its counts are kept.
         os.kill(pids[0], signal.SIGKILL)
         _wait_for_log(log, rf"worker pid {pids[0]} exited with -9; starting another", 90)
         _wait_for_count(log, r"SMTP listening on 127\.0\.0\.1:", 3)
         _send(smtp_port)
-        assert _metric(web_port, 'prospect_relay_messages_total{action="rewrite"}') == 7
+        assert _metric(ops_port, 'prospect_relay_messages_total{action="rewrite"}') == 7
         relay.send_signal(signal.SIGHUP)  # reaches the new worker too
         _wait_for_count(log, r"policy reloaded from", 4)
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from proxy.cli.common import config_option, open_store, run_with_settings
 from proxy.model import ConsentMethod, ConsentState, Contact, Suppression, SuppressionOrigin
+from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings
 from proxy.store import normalise_scope, schema_status, upgrade
 from proxy.store.contacts_csv import RowError, check_email
@@ -81,7 +82,7 @@ def db_upgrade(config_file: Path | None) -> None:
 
     async def work(settings: Settings) -> None:
         before = await schema_status(settings.database)
-        after = await upgrade(settings.database)
+        after = await upgrade(settings.database, load_or_create_secret(settings.security))
         if before.current == after.current:
             click.echo(f"database schema is up to date (revision {after.current})")
         else:
@@ -498,6 +499,7 @@ def suppress_import(file: Path, scope: str, origin: str, config_file: Path | Non
                 entries = read_suppression_csv(
                     lines,
                     hash_address=store.address_hash,
+                    key_sha256=store.sha256_key,
                     scope=scope,
                     origin=SuppressionOrigin(origin),
                     on_error=on_error,

@@ -14,6 +14,7 @@ __all__ = [
     "address_hash",
     "domain_hash",
     "hmac_hex",
+    "keyed_sha256",
     "normalise_address",
     "normalise_domain",
     "sha256_hash",
@@ -52,3 +53,10 @@ def suppression_domains(domain: str) -> tuple[str, ...]:
 def sha256_hash(address: str) -> str:
     """Plain SHA-256 (hex) of the normalised address, as other tools export opt-out lists."""
     return hashlib.sha256(normalise_address(address).encode("utf-8")).hexdigest()
+
+
+def keyed_sha256(key: bytes, sha256_hex: str) -> str:
+    """What the suppression list stores for an imported SHA-256 (another tool's opt-out list):
+    the HMAC of that hex digest, so the list holds no unkeyed hash anyone could test
+    candidate addresses against. Lookups key `sha256_hash(address)` the same way."""
+    return hmac_hex(key, sha256_hex.lower())

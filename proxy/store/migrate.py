@@ -87,15 +87,20 @@ def _as_settings(database: DatabaseSettings | str) -> DatabaseSettings:
     return DatabaseSettings(url=database) if isinstance(database, str) else database
 
 
-async def upgrade(database: DatabaseSettings | str) -> SchemaStatus:
-    """Apply every pending migration (idempotent; safe when several instances run it)."""
+async def upgrade(
+    database: DatabaseSettings | str, hash_key: bytes | None = None, revision: str = "head"
+) -> SchemaStatus:
+    """Apply every pending migration up to `revision` (idempotent; safe when several
+    instances run it). `hash_key` (the relay's secret) lets migrations re-key stored hashes;
+    one that needs it and does not get it fails saying so."""
 
     def run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
         config = _config()
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        config.attributes["hash_key"] = hash_key
+        command.upgrade(config, revision)
 
     status = await schema_status(database)
     if not status.known:

@@ -50,6 +50,7 @@ from proxy.store.hashing import (
     address_hash,
     domain_hash,
     hmac_hex,
+    keyed_sha256,
     normalise_address,
     normalise_domain,
     sha256_hash,
@@ -137,8 +138,16 @@ class Store:
         # each recipient several times per message (lookup, token, audit), once is enough.
         self._address_hashes = lru_cache(maxsize=4096)(partial(address_hash, hash_key))
         self._domain_hashes = lru_cache(maxsize=4096)(partial(domain_hash, hash_key))
+        self._imported_hashes = lru_cache(maxsize=4096)(self._imported_hash)
 
     # -- hashing -----------------------------------------------------------------------
+
+    def sha256_key(self, sha256_hex: str) -> str:
+        """What an imported SHA-256 of an address is stored as (keyed, see hashing)."""
+        return keyed_sha256(self._key, sha256_hex)
+
+    def _imported_hash(self, address: str) -> str:
+        return keyed_sha256(self._key, sha256_hash(address))
 
     def address_hash(self, address: str) -> str:
         """The keyed hash of `address` (what suppressions, sends and audit records hold)."""
@@ -195,7 +204,7 @@ class Store:
         normalised = {address: normalise_address(address) for address in addresses}
         emails = set(normalised.values())
         keyed = {email: self.address_hash(email) for email in emails}
-        plain = {email: sha256_hash(email) for email in emails}
+        plain = {email: self._imported_hashes(email) for email in emails}
         domains = {email: self._domain_hashes_of(email) for email in emails}
         wanted = {*keyed.values(), *plain.values(), *(h for hs in domains.values() for h in hs)}
         query = partial(_query_facts, emails, list(wanted), list(keyed.values()))
@@ -264,7 +273,7 @@ class Store:
         if address_hash:
             return HASH_KIND_ADDRESS, _check_hex(address_hash)
         assert sha256 is not None
-        return HASH_KIND_SHA256, _check_hex(sha256)
+        return HASH_KIND_SHA256, self.sha256_key(_check_hex(sha256))
 
     async def add_suppression(
         self,
@@ -328,7 +337,7 @@ class Store:
     ) -> int:
         """Lift suppressions of one target in `scope` (None: every scope); returns the count.
 
-        For an address this also lifts an imported plain SHA-256 entry of that address.
+        For an address this also lifts an imported SHA-256 entry of that address.
         """
         kind, value = self._target(address, address_hash, domain, sha256)
         targets = [and_(suppressions.c.kind == kind, suppressions.c.hash == value)]
@@ -336,7 +345,7 @@ class Store:
             targets.append(
                 and_(
                     suppressions.c.kind == HASH_KIND_SHA256,
-                    suppressions.c.hash == sha256_hash(address),
+                    suppressions.c.hash == self._imported_hashes(address),
                 )
             )
         statement = delete(suppressions).where(or_(*targets))

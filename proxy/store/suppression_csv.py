@@ -34,6 +34,7 @@ def read_suppression_csv(
     lines: Iterable[str],
     *,
     hash_address: Callable[[str], str],
+    key_sha256: Callable[[str], str],
     scope: str,
     origin: SuppressionOrigin,
     on_error: Callable[[int, str], None],
@@ -43,7 +44,8 @@ def read_suppression_csv(
     Accepted: one address or one SHA-256 hex hash (of the normalised address, as other
     tools export them) per row, with or without a header; in a file with several columns
     the one named email/address/sha256/hash is used; addresses are keyed with
-    `hash_address` (Store.address_hash). A file with our export header keeps each entry's
+    `hash_address` (Store.address_hash), SHA-256 hashes with `key_sha256` (Store.sha256_key):
+    nothing unkeyed is stored. A file with our export header keeps each entry's
     kind, scope, origin and date (it must come from a relay with the same key).
     """
     reader = csv.reader(lines)
@@ -94,7 +96,7 @@ def read_suppression_csv(
         value = values[column].strip()
         lowered = value.lower()
         if _is_hex(lowered, 64):
-            yield SuppressionEntry(lowered, HASH_KIND_SHA256, scope, origin, now)
+            yield SuppressionEntry(key_sha256(lowered), HASH_KIND_SHA256, scope, origin, now)
         elif "@" in value:
             try:
                 email = check_email(value)

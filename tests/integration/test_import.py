@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from proxy.model import ConsentMethod, ConsentState, Kind, SourceKind, SuppressionOrigin
-from proxy.store import Store, address_hash, sha256_hash
+from proxy.store import Store, address_hash, keyed_sha256, sha256_hash
 from proxy.store.contacts_csv import CsvFormatError
 from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import read_suppression_csv
@@ -158,6 +158,7 @@ def test_suppression_reader_takes_addresses_hashes_and_reports_the_rest() -> Non
         read_suppression_csv(
             io.StringIO(text, newline=""),
             hash_address=lambda email: address_hash(HASH_KEY, email),
+            key_sha256=lambda hexdigest: keyed_sha256(HASH_KEY, hexdigest),
             scope="controller:acme",
             origin=SuppressionOrigin.IMPORT,
             on_error=lambda line, reason: errors.append((line, reason)),
@@ -167,7 +168,8 @@ def test_suppression_reader_takes_addresses_hashes_and_reports_the_rest() -> Non
         ("address", "controller:acme"),
         ("sha256", "controller:acme"),
     ]
-    assert entries[1].hash == plain
+    assert entries[1].hash == keyed_sha256(HASH_KEY, plain)  # never stored unkeyed
+    assert entries[1].hash != plain
     assert [line for line, _ in errors] == [4, 5]
     assert "MD5" in errors[1][1]
 
@@ -177,6 +179,7 @@ def test_suppression_reader_without_header_uses_the_first_row() -> None:
         read_suppression_csv(
             io.StringIO("a@b.fr\nc@d.fr\n", newline=""),
             hash_address=lambda email: address_hash(HASH_KEY, email),
+            key_sha256=lambda hexdigest: keyed_sha256(HASH_KEY, hexdigest),
             scope="global",
             origin=SuppressionOrigin.IMPORT,
             on_error=lambda line, reason: pytest.fail(f"{line}: {reason}"),

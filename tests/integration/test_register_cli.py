@@ -131,6 +131,7 @@ def test_suppress_import_export_round_trip_without_clear_text(run: Cli) -> None:
     rows = list(csv.reader(io.StringIO(exported)))
     assert rows[0] == ["hash", "kind", "scope", "origin", "created_at"]
     assert sorted(row[1] for row in rows[1:]) == ["address", "sha256"]
+    assert plain not in exported  # imported hashes are keyed: no one can test addresses
     out = run.tmp_path / "export.csv"
     assert "2 suppressions written" in run("suppress", "export", str(out)).output
     # Importing our own export keeps each entry's scope; nothing new is added twice.

@@ -190,6 +190,7 @@ class RelaySMTP(SMTP):
         self._ticket: Ticket | None = None
         self._refusal: SmtpReply | None = None
         self._timers: list[asyncio.TimerHandle] = []
+        self._mail_seen = False  # a MAIL command was accepted in this session
         self._expired = False  # the session time limit passed during a transaction
         self._auth_failures = 0
         self.busy = False
@@ -252,7 +253,7 @@ class RelaySMTP(SMTP):
 
     def _mail_deadline(self) -> None:
         """`mail_timeout` after connect: a session that has not sent MAIL yet is closed."""
-        if not self._envelope().has_sender and not self.busy:
+        if not self._mail_seen:
             log.info("closing %r: no MAIL command in time", self._session().peer)
             self.close_with(replies.NO_MAIL_IN_TIME)
 
@@ -350,6 +351,7 @@ class RelaySMTP(SMTP):
         status = await self._call_handler_hook("MAIL", path.address, list(path.params))
         if status.startswith("250"):
             envelope.has_sender = True
+            self._mail_seen = True
             envelope.mail_options.extend(path.params)
         else:
             self._set_rset_state()

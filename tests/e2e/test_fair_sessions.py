@@ -180,6 +180,18 @@ async def test_session_without_mail_is_closed_after_mail_timeout(relay_with: Any
     await until_open_sessions(app, 0)
 
 
+async def test_mail_timeout_spares_a_session_that_sent_mail(relay_with: Any) -> None:
+    """The deadline is for the first MAIL: a client idle after its transaction keeps its
+    session (up to idle_timeout)."""
+    app = await relay_with(mail_timeout=2.0)
+    client = await RawClient.connect(app.smtp_port, source=ALLOWED)
+    assert await client.command("MAIL FROM:<tool@example.com>") == "250 2.1.0 Sender ok"
+    assert (await client.command("RSET")).startswith("250")
+    await asyncio.sleep(2.5)
+    assert await client.command("NOOP") == "250 OK"
+    await client.close()
+
+
 async def test_session_time_limit(relay_with: Any) -> None:
     app = await relay_with(max_session_time=0.5)
     client = await RawClient.connect(app.smtp_port, source=ALLOWED)

@@ -1,5 +1,5 @@
 """Imported SHA-256 suppressions are keyed (issue 11 item 7): stored as HMAC(key, SHA-256),
-looked up the same way, and revision 0003 re-keys the rows an older relay stored plain.
+looked up the same way, and revision 0004 re-keys the rows an older relay stored plain.
 Runs on SQLite and PostgreSQL (PROSPECT_RELAY_TEST_DB)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ async def test_an_imported_sha256_is_stored_keyed_and_still_matches(
 
 
 async def insert_plain_sha256(url: str, address: str) -> None:
-    """What a relay before revision 0003 stored for an imported hash."""
+    """What a relay before revision 0004 stored for an imported hash."""
     engine = create_engine(DatabaseSettings(url=url))
     try:
         async with engine.begin() as connection:
@@ -60,7 +60,7 @@ async def insert_plain_sha256(url: str, address: str) -> None:
 
 
 async def test_upgrade_rekeys_plain_sha256_rows(database_url: str) -> None:
-    await upgrade(database_url, revision="0002")
+    await upgrade(database_url, revision="0003")
     await insert_plain_sha256(database_url, "carol@example.org")
     status = await upgrade(database_url, HASH_KEY)
     assert status.is_current
@@ -75,7 +75,7 @@ async def test_upgrade_rekeys_plain_sha256_rows(database_url: str) -> None:
 
 
 async def test_upgrade_without_the_key_refuses_to_lose_plain_rows(database_url: str) -> None:
-    await upgrade(database_url, revision="0002")
+    await upgrade(database_url, revision="0003")
     await insert_plain_sha256(database_url, "dave@example.org")
     with pytest.raises(StoreUnavailable, match="re-keyed with the secret key"):
         await upgrade(database_url)
@@ -85,4 +85,4 @@ async def test_upgrade_without_the_key_refuses_to_lose_plain_rows(database_url: 
             revision = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await engine.dispose()
-    assert revision == "0002"  # nothing half-done
+    assert revision == "0003"  # nothing half-done

@@ -6,8 +6,8 @@ relay now stores and looks them up keyed (proxy.store.hashing.keyed_sha256); thi
 rows already there. It needs the relay's secret key (`prospect-relay db upgrade` passes it);
 a database without such rows needs none.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -19,8 +19,8 @@ from alembic import context, op
 from proxy.errors import StoreUnavailable
 from proxy.store.hashing import keyed_sha256
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -52,6 +52,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     raise StoreUnavailable(
-        "revision 0003 cannot be undone: keyed hashes cannot be turned back into plain "
+        "revision 0004 cannot be undone: keyed hashes cannot be turned back into plain "
         "SHA-256 (re-import the other tool's list after downgrading)"
     )

@@ -44,3 +44,34 @@ def test_server_uses_no_unlisted_private_member_of_aiosmtpd() -> None:
     assert from_aiosmtpd <= set(server.AIOSMTPD_PRIVATE_MEMBERS), from_aiosmtpd - set(
         server.AIOSMTPD_PRIVATE_MEMBERS
     )
+
+
+def test_sessions_find_every_command_and_auth_method_through_the_short_dir() -> None:
+    """RelaySMTP.__dir__ lists only smtp_* and auth_* names (aiosmtpd's __init__ scans dir()
+    on every connection): aiosmtpd must still find each command and AUTH mechanism."""
+    from proxy.metrics import Metrics
+    from proxy.settings import SmtpSettings
+    from proxy.smtp.auth import Authenticator
+
+    smtp = SmtpSettings()
+    session = server.RelaySMTP(
+        object(),
+        settings=smtp,
+        tracker=server.SessionTracker(smtp.max_connections, Metrics()),
+        authenticator=Authenticator({}),
+        tls_context=None,
+    )
+    every = object.__dir__(session)
+    commands = {name.removeprefix("smtp_") for name in every if name.startswith("smtp_")}
+    mechanisms = {
+        getattr(
+            getattr(session, name),
+            "__auth_mechanism_name__",
+            name.removeprefix("auth_").replace("__", "-"),
+        )
+        for name in every
+        if name.startswith("auth_")
+    }
+    assert {"EHLO", "MAIL", "RCPT", "DATA", "AUTH", "STARTTLS", "QUIT"} <= commands
+    assert set(session._smtp_methods) == commands
+    assert set(session._auth_methods) == mechanisms

@@ -128,6 +128,7 @@ class Supervisor:
         self._command = list(command)
         self._listeners = dict(listeners)
         self._workers: dict[int, asyncio.subprocess.Process] = {}
+        self._serving: set[int] = set()  # pids that said they listen (signal handlers set)
         self._stopping = asyncio.Event()
         self._metrics_dir = Path(tempfile.mkdtemp(prefix="prospect-relay-metrics-"))
         self._lifeline_read, self._lifeline_write = os.pipe()
@@ -187,6 +188,7 @@ class Supervisor:
         self._workers[slot] = process
         ready = await asyncio.to_thread(_read_and_close, read_end)
         if ready == _READY:
+            self._serving.add(process.pid)
             if self._stopping.is_set():  # SIGTERM arrived while it was starting
                 process.send_signal(signal.SIGTERM)
             return None
@@ -223,6 +225,8 @@ class Supervisor:
 
     def _forward(self, signum: int) -> None:
         for process in self._workers.values():
+            if signum == signal.SIGHUP and process.pid not in self._serving:
+                continue  # still starting: SIGHUP would kill it, and it reads the new policy
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.send_signal(signum)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 import sys
+from pathlib import Path
+
+import pytest
 
 from proxy.supervisor import Supervisor, bind_listeners
 
@@ -12,3 +18,37 @@ async def test_a_worker_that_cannot_start_stops_the_others_with_its_exit_code() 
     code = await Supervisor(2, [sys.executable, "-c", "raise SystemExit(3)"], listeners).run()
     assert code == 3
     assert listeners["smtp"].fileno() == -1  # closed: nobody is left to accept
+
+
+# A worker that is slow to start: it says it listens (and handles SIGTERM) only on SIGUSR1.
+# Until then SIGHUP has its default action, which would kill it.
+_SLOW = """
+import os, signal, sys, time
+args = sys.argv[1:]
+ready = int(args[args.index("--ready-fd") + 1])
+def listening(*_):
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.write(ready, b"R")
+signal.signal(signal.SIGUSR1, listening)
+with open(os.environ["PID_FILE"], "w") as handle:
+    handle.write(str(os.getpid()))
+while True:
+    time.sleep(1)
+"""
+
+
+async def test_sighup_is_not_forwarded_to_a_worker_still_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid_file = tmp_path / "worker.pid"
+    monkeypatch.setenv("PID_FILE", str(pid_file))
+    listeners = bind_listeners({"smtp": ("127.0.0.1", 0)})
+    run = asyncio.create_task(Supervisor(1, [sys.executable, "-c", _SLOW], listeners).run())
+    while not pid_file.exists() or not pid_file.read_text():
+        await asyncio.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGHUP)  # the supervisor's handler: a reload request
+    await asyncio.sleep(0.5)
+    os.kill(int(pid_file.read_text()), signal.SIGUSR1)  # now it listens
+    await asyncio.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert await run == 0  # it survived the reload request and stopped cleanly

@@ -57,7 +57,7 @@ def test_sessions_find_every_command_and_auth_method_through_the_short_dir() -> 
     session = server.RelaySMTP(
         object(),
         settings=smtp,
-        tracker=server.SessionTracker(smtp.max_connections, Metrics()),
+        tracker=server.SessionTracker(smtp, Metrics()),
         authenticator=Authenticator({}),
         tls_context=None,
     )

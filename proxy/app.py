@@ -28,6 +28,7 @@ from proxy.audit_trail import AuditTrail
 from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.descriptors import ensure_descriptors
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
+from proxy.feedback.dispatch import WebhookDispatcher, event_routes
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner
@@ -43,6 +44,7 @@ from proxy.store import Store
 from proxy.store.database import create_engine
 from proxy.store.migrate import schema_status
 from proxy.store.rights import RightsRegister
+from proxy.store.webhook_queue import WebhookQueue
 from proxy.tokens import TokenSigner
 from proxy.web import (
     ListenerLimits,
@@ -376,6 +378,16 @@ def _delivery_check(settings: Settings) -> Callable[[], Awaitable[None]]:
     return outbox_writable
 
 
+def _email_lookup(store: Store) -> Callable[[str], Awaitable[str | None]]:
+    """The clear address for a webhook: only while the register still holds the contact."""
+
+    async def lookup(address_hash: str) -> str | None:
+        contact = await store.get_contact_by_hash(address_hash)
+        return contact.email if contact is not None else None
+
+    return lookup
+
+
 async def require_current_schema(settings: Settings) -> None:
     """Refuse to serve on a database whose schema is behind this version (ConfigError)."""
     status = await schema_status(settings.database)
@@ -410,7 +422,12 @@ async def build_relay(
     policy = PolicyHolder(settings.policy.file)
     dkim = DkimSigner.from_settings(settings.dkim)
     engine = create_engine(settings.database)
-    store = Store(engine, hash_key, timeout=settings.database.timeout)
+    store = Store(
+        engine,
+        hash_key,
+        timeout=settings.database.timeout,
+        routes=event_routes(settings.webhooks),
+    )
     token_keys = [
         hash_key,
         *(k.get_secret_value().encode() for k in settings.security.previous_token_keys),
@@ -434,6 +451,7 @@ async def build_relay(
         _StoreComponent(engine),
         audit_trail,
         SuppressionGauge(store, metrics),
+        WebhookDispatcher(settings.webhooks, WebhookQueue(engine), metrics, _email_lookup(store)),
     ]
     if settings.web.enabled:
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from proxy.audit_trail import AuditTrail
+from proxy.feedback.events import EventType, new_event
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
 from proxy.mime.footer import FooterValues, render_footer
@@ -61,8 +62,17 @@ class Unsubscriber:
         return await self._store.has_address_suppression(token.address_hash, token.scope)
 
     async def record(self, token: UnsubscribeToken, origin: SuppressionOrigin) -> None:
-        created = await self._store.add_suppression(
-            address_hash=token.address_hash, scope=token.scope, origin=origin
+        objection = new_event(
+            EventType.OBJECTION,
+            datetime.now(UTC),
+            token.address_hash,
+            origin=origin.value,
+            scope=token.scope,
+            controller=token.controller,
+            campaign=token.campaign,
+        )
+        created = await self._store.add_objection(
+            token.address_hash, token.scope, origin, objection
         )
         self._metrics.unsubscribes_total.labels(origin.value).inc()
         if created:

@@ -99,6 +99,27 @@ class Metrics:
             "prospect_relay_smtp_auth_failures_total", "Failed SMTP AUTH attempts", registry=r
         )
 
+        self.feedback_total = Counter(
+            "prospect_relay_feedback_total",
+            "Bounces and complaints received, by kind (hard-bounce, soft-bounce, complaint), "
+            "source (dsn, arf, ses, sendgrid, mailgun, postmark) and campaign (policy "
+            "campaigns; others count as 'other')",
+            ["kind", "source", "campaign"],
+            registry=r,
+        )
+        self.webhook_deliveries_total = Counter(
+            "prospect_relay_webhook_deliveries_total",
+            "Outbound webhook attempts by endpoint and result (delivered, retry, failed)",
+            ["endpoint", "result"],
+            registry=r,
+        )
+        self.webhook_backlog = Gauge(
+            "prospect_relay_webhook_backlog",
+            "Webhook events waiting for delivery, per endpoint",
+            ["endpoint"],
+            registry=r,
+        )
+
     def render(self) -> bytes:
         """The text exposition format for GET /metrics."""
         directory = os.environ.get(MULTIPROCESS_DIR_ENV)

@@ -31,6 +31,8 @@ from pydantic_settings import (
 )
 
 from proxy.errors import ConfigError, ConfigProblem
+from proxy.feedback.events import EventType
+from proxy.feedback.signing import decode_secret
 from proxy.mime.tree import MAX_DEPTH, MAX_ENTITIES
 from proxy.networks import IPNetwork
 
@@ -42,6 +44,7 @@ __all__ = [
     "DatabaseSettings",
     "DkimSettings",
     "EventLoop",
+    "FeedbackSettings",
     "LogFormat",
     "LogSettings",
     "OutboxSettings",
@@ -56,6 +59,8 @@ __all__ = [
     "UpstreamSettings",
     "UpstreamTls",
     "WebSettings",
+    "WebhookEndpoint",
+    "WebhookSettings",
     "load_settings",
     "setting_source",
 ]
@@ -295,6 +300,72 @@ class AuditSettings(_Section):
     instance: str = "relay-1"
 
 
+class FeedbackSettings(_Section):
+    """Opt-in return path (VERP) and complaints mailbox: bounces and complaints come back."""
+
+    enabled: bool = False
+    # Envelope sender of each rewritten copy: <bounce_local_part>+<signed token>@<domain>.
+    # Pick a domain whose SPF covers the upstream and that aligns with the From domain
+    # (README "Bounces and complaints").
+    bounce_domain: str | None = None  # defaults to smtp.hostname
+    bounce_local_part: str = Field("bounces", pattern=r"^[a-z0-9][a-z0-9.-]{0,8}$")
+    complaints_local_part: str = Field("complaints", pattern=r"^[a-z0-9][a-z0-9.-]*$")
+    # Only the first bytes of a report are read: the status parts come before the copy of
+    # the original message, which is all a bounce may otherwise carry.
+    max_report_bytes: int = Field(1_048_576, ge=4096)
+    # Signing keys of ESP event webhooks (see README "ESP events").
+    sendgrid_public_key: str | None = None  # the base64 DER ECDSA key SendGrid shows
+    mailgun_signing_key: SecretStr | None = None
+    postmark_token: SecretStr | None = None  # sent by Postmark as basic-auth password
+    ses_topic_arns: tuple[str, ...] = ()  # SNS topics whose notifications are accepted
+
+
+class WebhookEndpoint(_Section):
+    """One receiver of outbound webhooks (Standard Webhooks signatures)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    url: str = Field(pattern=r"^https?://")
+    secret: SecretStr  # "whsec_" + base64 key, as Standard Webhooks libraries expect
+    # Event types sent to this endpoint; empty: every type.
+    events: tuple[str, ...] = ()
+    # Send the clear address when the register still knows it (else only its hash).
+    include_address: bool = False
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr) -> SecretStr:
+        decode_secret(value.get_secret_value())  # raises ValueError with the reason
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {member.value for member in EventType}
+        unknown = [name for name in value if name not in known]
+        if unknown:
+            raise ValueError(f"unknown event type(s) {unknown}; known: {sorted(known)}")
+        return value
+
+
+class WebhookSettings(_Section):
+    endpoints: tuple[WebhookEndpoint, ...] = ()
+    timeout: float = Field(10.0, gt=0)
+    poll_interval: float = Field(2.0, gt=0)
+    # Retry n waits retry_base * 2**(n-1), at most retry_max; after max_age_days the event
+    # is marked failed (`webhooks replay` sends it again).
+    retry_base: float = Field(30.0, gt=0)
+    retry_max: float = Field(6 * 3600.0, gt=0)
+    max_age_days: float = Field(5.0, gt=0)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _unique_names(cls, value: tuple[WebhookEndpoint, ...]) -> tuple[WebhookEndpoint, ...]:
+        names = [endpoint.name for endpoint in value]
+        if len(names) != len(set(names)):
+            raise ValueError("webhook endpoint names must be unique")
+        return value
+
+
 class Settings(BaseSettings):
     """Every setting of the relay; one frozen object per process."""
 
@@ -318,6 +389,8 @@ class Settings(BaseSettings):
     dkim: DkimSettings = DkimSettings()
     audit: AuditSettings = AuditSettings()
     runtime: RuntimeSettings = RuntimeSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
 
 def setting_source(key: Sequence[object], file_source: str) -> str:

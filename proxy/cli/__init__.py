@@ -8,7 +8,7 @@ from __future__ import annotations
 import click
 
 from proxy import __version__
-from proxy.cli import explain, ops, register, rights, serve
+from proxy.cli import explain, ops, register, rights, serve, webhooks
 
 __all__ = ["cli", "main"]
 
@@ -19,7 +19,7 @@ def cli() -> None:
     """prospect-relay: SMTP relay enforcing EU/French prospecting rules."""
 
 
-for module in (serve, register, explain, ops, rights):
+for module in (serve, register, explain, ops, rights, webhooks):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -13,6 +13,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.errors import ConfigError, RelayError
+from proxy.feedback.dispatch import event_routes
 from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings, load_settings
 from proxy.store import Store, create_engine, schema_status
@@ -71,4 +72,9 @@ async def open_store(settings: Settings) -> AsyncIterator[Store]:
     """A Store with the relay's hash key, on an up-to-date schema."""
     async with open_engine(settings) as engine:
         key = load_or_create_secret(settings.security)
-        yield Store(engine, key, timeout=settings.database.timeout)
+        yield Store(
+            engine,
+            key,
+            timeout=settings.database.timeout,
+            routes=event_routes(settings.webhooks),
+        )

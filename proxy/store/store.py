@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from proxy.errors import StoreUnavailable
+from proxy.feedback.events import NO_ROUTES, Event, EventRoutes, EventType, new_event
 from proxy.model import (
     Action,
     Basis,
@@ -69,6 +70,7 @@ from proxy.store.tables import (
     sends,
     suppressions,
 )
+from proxy.store.webhook_queue import enqueue
 
 __all__ = ["Store"]
 
@@ -125,13 +127,21 @@ class Store:
     the relay answers 451 (fail closed) and the CLI prints one line.
     """
 
-    def __init__(self, engine: AsyncEngine, hash_key: bytes, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        hash_key: bytes,
+        *,
+        timeout: float = 5.0,
+        routes: EventRoutes = NO_ROUTES,
+    ) -> None:
         if not hash_key:
             raise ValueError("the hash key must not be empty")
         self._engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         self._key = hash_key
         self._timeout = timeout
+        self._routes = routes  # which webhook endpoints want which events
         self._upserts: dict[tuple[str, tuple[str, ...]], BulkUpsert] = {}
         self._sqlite = sqlite_reader(engine)  # SQLite file: the hot read in one thread hop
         # Hashes are pure functions of key and address (no register fact): the relay hashes
@@ -288,17 +298,57 @@ class Store:
         """Suppress one address / keyed hash / domain / plain SHA-256; True if it is new.
 
         An upsert on (hash, kind, scope): suppressing twice, even concurrently from
-        several instances, leaves one row and keeps the first date and origin.
+        several instances, leaves one row and keeps the first date and origin. A new entry
+        queues a `suppression` webhook event in the same transaction.
         """
         kind, value = self._target(address, address_hash, domain, sha256)
-        scope = normalise_scope(scope)
         async with self._write("adding a suppression", self._timeout) as connection:
-            return (
-                await self._insert_suppressions(
-                    connection, [_suppression_row(value, kind, scope, origin, _now())]
-                )
-                == 1
+            return await self._suppress(connection, kind, value, scope, origin, _now())
+
+    async def add_objection(
+        self, address_hash: str, scope: str, origin: SuppressionOrigin, objection: Event
+    ) -> bool:
+        """A person's objection: the suppression and its `objection` event, together."""
+        value = _check_hex(address_hash)
+        async with self._write("recording an objection", self._timeout) as connection:
+            await enqueue(connection, self._routes, [objection])
+            return await self._suppress(
+                connection, HASH_KIND_ADDRESS, value, scope, origin, objection.occurred_at
             )
+
+    async def _suppress(
+        self,
+        connection: AsyncConnection,
+        kind: str,
+        value: str,
+        scope: str,
+        origin: SuppressionOrigin,
+        now: datetime,
+        detail: str | None = None,
+    ) -> bool:
+        scope = normalise_scope(scope)
+        row = _suppression_row(value, kind, scope, origin, now)
+        created = await self._insert_suppressions(connection, [row]) == 1
+        if created:
+            address = kind == HASH_KIND_ADDRESS
+            event = new_event(
+                EventType.SUPPRESSION,
+                now,
+                value if address else None,
+                kind=kind,
+                scope=scope,
+                origin=origin.value,
+                detail=detail,
+                **({} if address else {"hash": value}),
+            )
+            await enqueue(connection, self._routes, [event])
+        return created
+
+    async def emit_event(self, *events: Event) -> int:
+        """Queue events for the webhook endpoints that want them (e.g. an erasure request
+        handled elsewhere); returns the number of deliveries queued."""
+        async with self._write("queueing webhook events", self._timeout) as connection:
+            return await enqueue(connection, self._routes, events)
 
     async def _insert_suppressions(
         self, connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]
@@ -593,14 +643,16 @@ class Store:
         async with self._write("erasing a contact") as connection:
             deleted = await connection.execute(delete(contacts).where(contact))
             sent = await connection.execute(delete(sends).where(sends.c.address_hash == hashed))
+            now = _now()
             created = await self._insert_suppressions(
                 connection,
                 [
                     _suppression_row(
-                        hashed, HASH_KIND_ADDRESS, GLOBAL_SCOPE, SuppressionOrigin.ERASURE, _now()
+                        hashed, HASH_KIND_ADDRESS, GLOBAL_SCOPE, SuppressionOrigin.ERASURE, now
                     )
                 ],
             )
+            await enqueue(connection, self._routes, [new_event(EventType.ERASURE, now, hashed)])
         if self._engine.dialect.name == "sqlite":
             await self._truncate_wal()
         return ForgetResult(deleted.rowcount > 0, sent.rowcount > 0, created > 0)

@@ -34,10 +34,12 @@ __all__ = [
     "audit_records",
     "contacts",
     "has_hash",
+    "feedback_events",
     "metadata",
     "rights_requests",
     "sends",
     "suppressions",
+    "webhook_deliveries",
 ]
 
 # What a suppression's `hash` column holds: the keyed hash of an address, the keyed hash of
@@ -190,4 +192,44 @@ rights_requests = Table(
     Column("notified_at", UtcDateTime),  # the controller was told (outbound webhook)
     Index(None, "fulfilled_at", "due_on"),
     Index(None, "address_hash", "kind"),
+
+# Outbound webhooks: one row per (event, endpoint), written in the transaction of the fact it
+# reports; the dispatcher delivers pending rows in id order per address (see feedback/).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(40), nullable=False),  # webhook-id: the idempotency key
+    Column("endpoint", String(100), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("address_hash", String(64)),
+    Column("payload", Text, nullable=False),  # JSON of the event's data (no clear address)
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("state", String(10), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("locked_until", UtcDateTime),  # an instance is delivering it until then
+    Column("finished_at", UtcDateTime),
+    Column("last_error", String(200)),
+    UniqueConstraint("event_id", "endpoint"),
+    Index(None, "endpoint", "state", "id"),
+)
+
+# Bounces and complaints as they came back (DSN, ARF, provider events): the trail behind a
+# `bounce` / `complaint` suppression, the soft-bounce counter and the report's rates.
+feedback_events = Table(
+    "feedback_events",
+    metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("address_hash", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # hard-bounce | soft-bounce | complaint
+    Column("status", String(32), nullable=False),  # 5.1.1, 4.2.2, abuse, ...
+    Column("campaign", String(200)),
+    Column("source", String(16), nullable=False),  # dsn | arf | ses | sendgrid | ...
+    Column("detail", String(200)),
+    Column("suppressed", Boolean, nullable=False),
+    Index(None, "address_hash", "created_at"),
+    Index(None, "campaign", "created_at"),
+    Index(None, "created_at"),
 )

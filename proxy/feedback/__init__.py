@@ -1,0 +1,1 @@
+"""Feedback loops: bounces and complaints coming back, events going out (webhooks)."""

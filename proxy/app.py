@@ -29,6 +29,9 @@ from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.descriptors import ensure_descriptors
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
 from proxy.feedback.dispatch import WebhookDispatcher, event_routes
+from proxy.feedback.mailboxes import FeedbackMailboxes
+from proxy.feedback.recorder import FeedbackRecorder
+from proxy.feedback.returnpath import ReturnPath
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner
@@ -378,6 +381,29 @@ def _delivery_check(settings: Settings) -> Callable[[], Awaitable[None]]:
     return outbox_writable
 
 
+def build_feedback(
+    settings: Settings,
+    key: bytes,
+    recorder: FeedbackRecorder,
+    store: Store,
+    tokens: TokenSigner,
+) -> FeedbackMailboxes | None:
+    """The return path and complaints mailboxes, when `[feedback] enabled`."""
+    feedback = settings.feedback
+    if not feedback.enabled:
+        return None
+    return FeedbackMailboxes(
+        return_path=ReturnPath(
+            key, feedback.bounce_local_part, feedback.bounce_domain or settings.smtp.hostname
+        ),
+        complaints_local_part=feedback.complaints_local_part,
+        recorder=recorder,
+        store=store,
+        tokens=tokens,
+        max_report_bytes=feedback.max_report_bytes,
+    )
+
+
 def _email_lookup(store: Store) -> Callable[[str], Awaitable[str | None]]:
     """The clear address for a webhook: only while the register still holds the contact."""
 
@@ -435,6 +461,8 @@ async def build_relay(
     tokens = TokenSigner(token_keys, settings.security.token_max_age_days)
     unsubscriber = Unsubscriber(store, metrics)
     audit_trail = AuditTrail(store)
+    recorder = FeedbackRecorder(store, policy, metrics)
+    feedback = build_feedback(settings, hash_key, recorder, store, tokens)
     compliance = RegisterCompliance(
         settings=settings,
         store=store,
@@ -444,6 +472,7 @@ async def build_relay(
         audit_trail=audit_trail,
         marker_key=hash_key,
         dkim=dkim,
+        feedback=feedback,
         **({"today": today} if today is not None else {}),
     )
     # Stopped in reverse: the audit trail's last batch is written before the pool closes.

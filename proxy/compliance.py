@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 
 from proxy.audit_trail import AuditTrail
 from proxy.feedback.events import EventType, new_event
+from proxy.feedback.mailboxes import FeedbackMailboxes
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
 from proxy.mime.footer import FooterValues, render_footer
@@ -103,6 +104,7 @@ class RegisterCompliance:
         audit_trail: AuditTrail,
         marker_key: bytes,
         dkim: DkimSigner | None,
+        feedback: FeedbackMailboxes | None = None,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self._store = store
@@ -116,6 +118,7 @@ class RegisterCompliance:
         self._rcpt_facts: OrderedDict[tuple[str, str], RecipientFacts] = OrderedDict()
         self._marker_key = marker_key
         self._dkim = dkim
+        self._feedback = feedback  # the return path and complaints mailboxes, when enabled
         self._today = today
         self._mode_override = settings.policy.mode
         self._public_url = settings.web.public_url.rstrip("/")
@@ -128,14 +131,22 @@ class RegisterCompliance:
     has_local_mailboxes = True
 
     def is_local_mailbox(self, address: str) -> bool:
-        """`unsubscribe@<relay domain>` or `unsubscribe+anything@<relay domain>`."""
+        """`unsubscribe@<relay domain>` or `unsubscribe+anything@<relay domain>`, and the
+        feedback mailboxes (return path, complaints) when `[feedback]` is enabled."""
+        if self._is_feedback(address):
+            return True
         local, _, domain = address.rpartition("@")
         local = local.lower()
         return domain.lower() == self._mailto_domain and (
             local == self._mailto_local or local.startswith(self._mailto_local + "+")
         )
 
+    def _is_feedback(self, address: str) -> bool:
+        return self._feedback is not None and self._feedback.is_mailbox(address)
+
     async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision:
+        if self._feedback is not None and self._feedback.is_mailbox(address):
+            return self._feedback.at_rcpt(address)
         if self.is_local_mailbox(address):
             return RecipientDecision(address, Action.FORWARD, Stage.RCPT, facts={"local": "yes"})
         policy = self._policy.current
@@ -162,7 +173,7 @@ class RegisterCompliance:
         decisions: list[RecipientDecision] = []
         consumed: list[str] = []
         if local:
-            for decision in await self._consume_unsubscribe(message, tuple(local)):
+            for decision in await self._consume_local(message, tuple(local)):
                 decisions.append(decision)
                 if decision.action is Action.FORWARD:
                     consumed.append(decision.address)
@@ -197,7 +208,7 @@ class RegisterCompliance:
                 untouched.append(address)
             elif decision.action is Action.REWRITE:
                 copy = self._rewrite(envelope, message, message_facts, decision, policy, today)
-                deliveries.append(Delivery((address,), copy))
+                deliveries.append(Delivery((address,), copy, self._return_path(envelope, address)))
                 if decision.record_first_message:
                     first_contacts.append(address)
         if untouched:  # transactional, or monitor mode: only the campaign headers go
@@ -343,6 +354,24 @@ class RegisterCompliance:
                 extra={"queue_id": envelope.queue_id},
             )
         return copy
+
+    def _return_path(self, envelope: EnvelopeInfo, address: str) -> str | None:
+        """The copy's own VERP envelope sender, so its bounce names its recipient; the null
+        sender stays null (a notification must not cause a bounce)."""
+        if self._feedback is None or not envelope.mail_from:
+            return None
+        return self._feedback.return_path.address(self._store.address_hash(address))
+
+    async def _consume_local(
+        self, message: bytes, recipients: tuple[str, ...]
+    ) -> list[RecipientDecision]:
+        feedback = [a for a in recipients if self._is_feedback(a)]
+        unsubscribe = tuple(a for a in recipients if a not in feedback)
+        results = await self._consume_unsubscribe(message, unsubscribe) if unsubscribe else []
+        if self._feedback is not None:
+            for address in feedback:
+                results.append(await self._feedback.consume(message, address))
+        return results
 
     async def _consume_unsubscribe(
         self, message: bytes, recipients: tuple[str, ...]

@@ -83,7 +83,8 @@ class SuppressionOrigin(StrEnum):
     MAILTO = "mailto"
     IMPORT = "import"
     MANUAL = "manual"
-    COMPLAINT = "complaint"
+    COMPLAINT = "complaint"  # a spam complaint (ARF report or provider event)
+    BOUNCE = "bounce"  # a hard bounce, or soft bounces over the policy's limit
     OBJECTION = "objection"  # consent withdrawn / marketing refused in the register
     ERASURE = "erasure"  # kept when a person's data was erased
 

@@ -63,6 +63,7 @@ class Delivery:
 
     recipients: tuple[str, ...]
     message: bytes
+    mail_from: str | None = None  # this copy's own envelope sender (VERP); None: the client's
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +275,7 @@ class RelayService:
         try:
             for delivery in outcome.deliveries:
                 result = await self._forwarder.forward(
-                    envelope.mail_from,
+                    envelope.mail_from if delivery.mail_from is None else delivery.mail_from,
                     delivery.recipients,
                     self._trace(envelope, delivery.message),
                     queue_id=qid,

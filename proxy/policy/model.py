@@ -34,6 +34,7 @@ from proxy.model import Kind
 from proxy.networks import IPNetwork
 from proxy.policy import defaults
 from proxy.policy.address import normalise_address, normalise_domain
+from proxy.policy.bounces import Bounces
 from proxy.policy.countries import (
     SHIPPED_PROFILES,
     STRICT,
@@ -249,6 +250,7 @@ class Policy(_Model):
     footer: dict[str, FooterTemplate] = {}
     languages: dict[str, str] = {}
     footer_mode: FooterMode = FooterMode.ADD
+    bounces: Bounces = Bounces()
 
     @model_validator(mode="after")
     def _check_and_compile(self) -> Policy:

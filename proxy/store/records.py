@@ -7,7 +7,7 @@ from datetime import datetime
 
 from proxy.model import Action, Basis, SuppressionOrigin
 
-__all__ = ["AuditRecord", "ForgetResult", "SuppressionEntry", "UpsertResult"]
+__all__ = ["AuditRecord", "FeedbackEntry", "ForgetResult", "SuppressionEntry", "UpsertResult"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +51,17 @@ class UpsertResult:
     updated: int
     suppressions_created: int
     duplicates: int = 0  # rows superseded by a later row for the same address
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackEntry:
+    """One bounce or complaint as it came back (the trail behind a bounce suppression)."""
+
+    created_at: datetime
+    address_hash: str
+    kind: str  # hard-bounce | soft-bounce | complaint
+    status: str  # RFC 3463 code, or the complaint's feedback type
+    source: str  # dsn | arf | ses | sendgrid | mailgun | postmark
+    campaign: str | None = None
+    detail: str | None = None
+    suppressed: bool = False

@@ -57,7 +57,13 @@ from proxy.store.hashing import (
     sha256_hash,
     suppression_domains,
 )
-from proxy.store.records import AuditRecord, ForgetResult, SuppressionEntry, UpsertResult
+from proxy.store.records import (
+    AuditRecord,
+    FeedbackEntry,
+    ForgetResult,
+    SuppressionEntry,
+    UpsertResult,
+)
 from proxy.store.scopes import GLOBAL_SCOPE, normalise_scope
 from proxy.store.tables import (
     HASH_KIND_ADDRESS,
@@ -66,6 +72,7 @@ from proxy.store.tables import (
     UtcDateTime,
     audit_records,
     contacts,
+    feedback_events,
     has_hash,
     sends,
     suppressions,
@@ -343,6 +350,64 @@ class Store:
             )
             await enqueue(connection, self._routes, [event])
         return created
+
+    async def record_feedback(
+        self, entry: FeedbackEntry, *, suppress: SuppressionOrigin | None, event: Event
+    ) -> bool:
+        """Keep a bounce or complaint, queue its event and, when `suppress` says so, suppress
+        the address globally, in one transaction; True if the suppression is new."""
+        hashed = _check_hex(entry.address_hash)
+        row = {
+            "created_at": entry.created_at,
+            "address_hash": hashed,
+            "kind": entry.kind,
+            "status": entry.status[:32],
+            "campaign": entry.campaign,
+            "source": entry.source,
+            "detail": entry.detail[:200] if entry.detail else None,
+            "suppressed": suppress is not None,
+        }
+        async with self._write("recording a bounce or complaint", self._timeout) as connection:
+            await connection.execute(feedback_events.insert(), row)
+            await enqueue(connection, self._routes, [event])
+            if suppress is None:
+                return False
+            return await self._suppress(
+                connection,
+                HASH_KIND_ADDRESS,
+                hashed,
+                GLOBAL_SCOPE,
+                suppress,
+                entry.created_at,
+                detail=f"{entry.kind} {entry.status}",
+            )
+
+    async def feedback_of(
+        self, address_hash: str, since: datetime | None = None
+    ) -> list[FeedbackEntry]:
+        """The bounces and complaints recorded for one address hash, oldest first."""
+        statement = (
+            select(feedback_events)
+            .where(feedback_events.c.address_hash == _check_hex(address_hash))
+            .order_by(feedback_events.c.created_at, feedback_events.c.id)
+        )
+        if since is not None:
+            statement = statement.where(feedback_events.c.created_at >= since)
+        async with self._read("reading bounces and complaints", self._timeout) as connection:
+            rows = (await connection.execute(statement)).all()
+        return [
+            FeedbackEntry(
+                created_at=row.created_at,
+                address_hash=row.address_hash,
+                kind=row.kind,
+                status=row.status,
+                source=row.source,
+                campaign=row.campaign,
+                detail=row.detail,
+                suppressed=row.suppressed,
+            )
+            for row in rows
+        ]
 
     async def emit_event(self, *events: Event) -> int:
         """Queue events for the webhook endpoints that want them (e.g. an erasure request

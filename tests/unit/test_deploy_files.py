@@ -68,6 +68,9 @@ def test_the_relay_exports_the_documented_metrics() -> None:
         "prospect_relay_suppression_entries",
         "prospect_relay_unsubscribes_total",
         "prospect_relay_smtp_sessions_open",
+        "prospect_relay_feedback_total",
+        "prospect_relay_webhook_deliveries_total",
+        "prospect_relay_webhook_backlog",
     } <= EXPORTED.keys()
     assert EXPORTED["prospect_relay_recipients_total"] == {"action", "rule"}
 
@@ -149,6 +152,9 @@ def test_alert_rules_are_a_valid_rule_file() -> None:
         "ProspectRelayUpstreamFailures",
         "ProspectRelayNoTraffic",
         "ProspectRelayPolicyReloadFailed",
+        "ProspectRelayComplaintRate",
+        "ProspectRelayBounceRate",
+        "ProspectRelayWebhookBacklog",
     ]
     for rule in rules:
         assert set(rule) <= {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}

@@ -14,6 +14,7 @@ from proxy.model import Action, MessageFacts, Stage
 from proxy.policy.engine import Evaluation, evaluate, explain_lines
 from proxy.policy.model import load_policy
 from proxy.settings import Settings
+from proxy.store.records import FeedbackEntry
 
 __all__ = ["COMMANDS"]
 
@@ -54,6 +55,10 @@ def explain(
         policy = load_policy(settings.policy.file)
         async with open_store(settings) as store:
             facts = await store.load_recipient_facts(list(recipients))
+            feedback = {
+                address: await store.feedback_of(store.address_hash(address))
+                for address in recipients
+            }
         envelope = MessageFacts(mail_from=mail_from, client_ip=client_ip, auth_user=auth_user)
         content = read_message_facts(
             raw, mail_from=mail_from, client_ip=client_ip, auth_user=auth_user
@@ -69,6 +74,7 @@ def explain(
                     "today": day.isoformat(),
                     "action": final.decision.action.value,
                     "stages": [_stage_dict(at_rcpt), _stage_dict(at_data)],
+                    "feedback": [_feedback_dict(entry) for entry in feedback[address]],
                 }
                 out.append(json.dumps(record))
                 continue
@@ -77,6 +83,9 @@ def explain(
             out.extend(explain_lines(at_rcpt))
             out.append("-- at end of DATA")
             out.extend(explain_lines(at_data))
+            if feedback[address]:
+                out.append("-- bounces and complaints received")
+                out.extend(_feedback_line(entry) for entry in feedback[address])
             out.append(f"=> {final.decision.action.value.upper()}")
         return out
 
@@ -94,6 +103,26 @@ def _stage_dict(evaluation: Evaluation) -> dict[str, object]:
         "reasons": [finding.reason for finding in decision.findings],
         "facts": decision.facts,
     }
+
+
+def _feedback_dict(entry: FeedbackEntry) -> dict[str, object]:
+    return {
+        "at": entry.created_at.isoformat(),
+        "kind": entry.kind,
+        "status": entry.status,
+        "source": entry.source,
+        "campaign": entry.campaign,
+        "suppressed": entry.suppressed,
+        "detail": entry.detail,
+    }
+
+
+def _feedback_line(entry: FeedbackEntry) -> str:
+    suppressed = " -> suppressed" if entry.suppressed else ""
+    return (
+        f"  {entry.created_at:%Y-%m-%d %H:%M} {entry.kind} {entry.status} via {entry.source}"
+        f" (campaign {entry.campaign or '-'}){suppressed}: {entry.detail or ''}".rstrip(": ")
+    )
 
 
 COMMANDS: list[click.Command] = [explain]

@@ -17,6 +17,7 @@ from proxy.ops.export import write_audit_csv
 from proxy.ops.periods import PeriodError, parse_instant
 from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
 from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
+from proxy.policy.bounces import Bounces
 from proxy.policy.model import Retention, load_policy
 from proxy.settings import Settings
 from proxy.store.reports import ReportWindow, build_report
@@ -106,14 +107,23 @@ def report(
     async def work(settings: Settings) -> None:
         async with open_engine(settings) as engine:
             result = await build_report(engine, window)
+        thresholds = _thresholds(settings)
         if output == "json":
-            click.echo(render_json(result), nl=False)
+            click.echo(render_json(result, thresholds), nl=False)
         elif output == "csv":
             render_csv(result, sys.stdout)
         else:
-            render_table(result, Console())
+            render_table(result, Console(), thresholds)
 
     run_with_settings(work, config_file)
+
+
+def _thresholds(settings: Settings) -> Bounces:
+    """The policy's `[bounces]` thresholds; the defaults when the policy file is absent
+    (the report reads only the database otherwise)."""
+    if not settings.policy.file.is_file():
+        return Bounces()
+    return load_policy(settings.policy.file).bounces
 
 
 # -- audit export --------------------------------------------------------------------------

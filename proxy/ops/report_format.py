@@ -3,10 +3,12 @@
 The machine formats are a contract. JSON: one object (keys below, lists most frequent
 first, a missing campaign or country is null). CSV: header `section,key,action,count`, one
 row per number: `total` (key `messages` / `recipients`), `action`, `rule`, `campaign`,
-`country` (per action), `top_rejection` (action `reject`), `unsubscribe` (key = origin) and
+`country` (per action), `top_rejection` (action `reject`), `unsubscribe` (key = origin),
 `request` (key = access|erasure, action = open|overdue|fulfilled: data subjects' requests,
-every open one and those fulfilled in the period); a missing campaign or country is an
-empty key.
+every open one and those fulfilled in the period) and `feedback` (key = campaign, action =
+delivered | hard-bounce | soft-bounce | complaint); a missing campaign or country is an
+empty key. Bounce and complaint rates are judged against the policy's `[bounces]`
+thresholds (complaints: limit 0.3 %, aim 0.1 %).
 """
 
 from __future__ import annotations
@@ -22,18 +24,47 @@ from rich.table import Table
 from proxy.ops.csv_cells import safe_row
 from proxy.ops.periods import iso_utc
 from proxy.ops.requests_format import request_counts, request_document, requests_table
-from proxy.store.reports import Breakdown, Report
+from proxy.policy.bounces import Bounces
+from proxy.store.reports import Breakdown, FeedbackRate, Report
 
 __all__ = ["CSV_HEADER", "iso_utc", "render_csv", "render_json", "render_table"]
 
 CSV_HEADER = ("section", "key", "action", "count")
+DEFAULT_THRESHOLDS = Bounces()
 
 
 def _breakdowns(items: tuple[Breakdown, ...], name: str) -> list[dict[str, Any]]:
     return [{name: item.key, "total": item.total, "actions": dict(item.actions)} for item in items]
 
 
-def render_json(report: Report) -> str:
+def feedback_status(rate: FeedbackRate, thresholds: Bounces) -> str:
+    """ok | above-aim | over-limit (complaints), bounces-high: how providers would see it."""
+    if rate.complaint_rate >= thresholds.complaint_rate_max:
+        return "over-limit"
+    if rate.bounce_rate >= thresholds.bounce_rate_max:
+        return "bounces-high"
+    if rate.complaint_rate >= thresholds.complaint_rate_target:
+        return "above-aim"
+    return "ok"
+
+
+def _feedback_json(report: Report, thresholds: Bounces) -> list[dict[str, Any]]:
+    return [
+        {
+            "campaign": rate.campaign,
+            "delivered": rate.delivered,
+            "hard_bounces": rate.hard_bounces,
+            "soft_bounces": rate.soft_bounces,
+            "complaints": rate.complaints,
+            "bounce_rate_pct": round(rate.bounce_rate, 3),
+            "complaint_rate_pct": round(rate.complaint_rate, 3),
+            "status": feedback_status(rate, thresholds),
+        }
+        for rate in report.feedback
+    ]
+
+
+def render_json(report: Report, thresholds: Bounces = DEFAULT_THRESHOLDS) -> str:
     window = report.window
     document = {
         "since": iso_utc(window.since),
@@ -50,6 +81,12 @@ def render_json(report: Report) -> str:
         ],
         "unsubscribes": dict(report.unsubscribes),
         "requests": [request_document(r, report.window.until.date()) for r in report.requests],
+        "feedback": _feedback_json(report, thresholds),
+        "thresholds": {
+            "complaint_rate_max_pct": thresholds.complaint_rate_max,
+            "complaint_rate_target_pct": thresholds.complaint_rate_target,
+            "bounce_rate_max_pct": thresholds.bounce_rate_max,
+        },
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -75,6 +112,12 @@ def _csv_rows(report: Report) -> Iterator[tuple[str, str, str, int]]:
         request_counts(report.requests, report.window.until.date()).items()
     ):
         yield "request", kind, status, count
+    for rate in report.feedback:
+        key = rate.campaign or ""
+        yield "feedback", key, "delivered", rate.delivered
+        yield "feedback", key, "hard-bounce", rate.hard_bounces
+        yield "feedback", key, "soft-bounce", rate.soft_bounces
+        yield "feedback", key, "complaint", rate.complaints
 
 
 def render_csv(report: Report, out: TextIO) -> None:
@@ -97,7 +140,9 @@ def _breakdown_table(
     return table
 
 
-def render_table(report: Report, console: Console) -> None:
+def render_table(
+    report: Report, console: Console, thresholds: Bounces = DEFAULT_THRESHOLDS
+) -> None:
     window = report.window
     scope = f"campaign {window.campaign}" if window.campaign is not None else "all campaigns"
     console.print(f"[bold]Report {iso_utc(window.since)} .. {iso_utc(window.until)}[/bold]")
@@ -135,3 +180,30 @@ def render_table(report: Report, console: Console) -> None:
     console.print(unsubscribes)
     title = "Data subject requests (open, and fulfilled in the period; due one month after)"
     console.print(requests_table(report.requests, window.until.date(), title))
+    if report.feedback:
+        console.print(_feedback_table(report, thresholds))
+
+
+def _feedback_table(report: Report, thresholds: Bounces) -> Table:
+    title = (
+        "Bounces and complaints by campaign (complaints: limit "
+        f"{thresholds.complaint_rate_max} %, aim < {thresholds.complaint_rate_target} %; "
+        f"bounces < {thresholds.bounce_rate_max} %)"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("campaign")
+    for name in ("sent", "hard", "soft", "bounce%", "compl.", "compl.%"):
+        table.add_column(name, justify="right")
+    table.add_column("status", no_wrap=True, min_width=12)
+    for rate in report.feedback:
+        table.add_row(
+            rate.campaign or "(none)",
+            f"{rate.delivered:,}",
+            f"{rate.hard_bounces:,}",
+            f"{rate.soft_bounces:,}",
+            f"{rate.bounce_rate:.2f}",
+            f"{rate.complaints:,}",
+            f"{rate.complaint_rate:.3f}",
+            feedback_status(rate, thresholds),
+        )
+    return table

@@ -21,9 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from proxy.model import Action
 from proxy.store.failures import store_errors
 from proxy.store.rights import RightsRequest, request_from_row, requests_statement
-from proxy.store.tables import audit_records, suppressions
+from proxy.store.tables import audit_records, feedback_events, suppressions
 
-__all__ = ["TOP_REJECTIONS", "Breakdown", "Report", "ReportWindow", "build_report"]
+__all__ = [
+    "TOP_REJECTIONS",
+    "Breakdown",
+    "FeedbackRate",
+    "Report",
+    "ReportWindow",
+    "build_report",
+]
 
 TOP_REJECTIONS = 10
 
@@ -52,6 +59,28 @@ class Breakdown:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedbackRate:
+    """Bounces and complaints of one campaign against its delivered recipients."""
+
+    campaign: str | None
+    delivered: int  # recipients forwarded or rewritten in the window
+    hard_bounces: int
+    soft_bounces: int
+    complaints: int
+
+    def _percent(self, count: int) -> float:
+        return 100.0 * count / self.delivered if self.delivered else 0.0
+
+    @property
+    def bounce_rate(self) -> float:
+        return self._percent(self.hard_bounces + self.soft_bounces)
+
+    @property
+    def complaint_rate(self) -> float:
+        return self._percent(self.complaints)
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     window: ReportWindow
     messages: int  # distinct (queue id, instance) pairs
@@ -65,6 +94,7 @@ class Report:
     # Data subjects' requests: every open one (with its due date), and those fulfilled in
     # the window (the until bound is not applied: an open request is owed now).
     requests: tuple[RightsRequest, ...] = ()
+    feedback: tuple[FeedbackRate, ...] = ()  # campaigns with deliveries or feedback
 
 
 def _window_filter(window: ReportWindow) -> ColumnElement[bool]:
@@ -142,6 +172,43 @@ async def _unsubscribes(connection: AsyncConnection, window: ReportWindow) -> di
     return {origin: int(n) for origin, n in await connection.execute(statement)}
 
 
+async def _feedback(connection: AsyncConnection, window: ReportWindow) -> _ByKey:
+    """Bounces and complaints received in the window, by campaign and kind."""
+    conditions = [
+        feedback_events.c.created_at >= window.since,
+        feedback_events.c.created_at < window.until,
+    ]
+    if window.campaign is not None:
+        conditions.append(feedback_events.c.campaign == window.campaign)
+    statement = (
+        select(feedback_events.c.campaign, feedback_events.c.kind, func.count())
+        .where(and_(*conditions))
+        .group_by(feedback_events.c.campaign, feedback_events.c.kind)
+    )
+    counts: _ByKey = {}
+    for campaign, kind, n in await connection.execute(statement):
+        counts.setdefault(campaign, Counter())[kind] += int(n)
+    return counts
+
+
+def _rates(by_campaign: _ByKey, feedback: _ByKey) -> tuple[FeedbackRate, ...]:
+    delivered_actions = (Action.FORWARD.value, Action.REWRITE.value)
+    rates = [
+        FeedbackRate(
+            campaign=campaign,
+            delivered=sum(by_campaign.get(campaign, Counter())[a] for a in delivered_actions),
+            hard_bounces=feedback.get(campaign, Counter())["hard-bounce"],
+            soft_bounces=feedback.get(campaign, Counter())["soft-bounce"],
+            complaints=feedback.get(campaign, Counter())["complaint"],
+        )
+        for campaign in {*by_campaign, *feedback}
+    ]
+    rates.sort(
+        key=lambda r: (-r.complaint_rate, -r.bounce_rate, r.campaign is None, r.campaign or "")
+    )
+    return tuple(rates)
+
+
 async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
     """Count the window's decisions; every query reads one snapshot of the database."""
     if window.until <= window.since:
@@ -156,6 +223,7 @@ async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
                 unsubscribes = await _unsubscribes(connection, window)
                 requests = await connection.execute(requests_statement(since=window.since))
                 rights = tuple(request_from_row(row) for row in requests)
+                feedback = await _feedback(connection, window)
     rules = _ranked(by_rule)
     rejected = sorted(
         ((item.key, item.actions.get(Action.REJECT.value, 0)) for item in rules if item.key),
@@ -172,4 +240,5 @@ async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
         top_rejections=tuple((rule, n) for rule, n in rejected if n > 0)[:TOP_REJECTIONS],
         unsubscribes=unsubscribes,
         requests=rights,
+        feedback=_rates(by_campaign, feedback),
     )

@@ -33,8 +33,8 @@ __all__ = [
     "UtcDateTime",
     "audit_records",
     "contacts",
-    "has_hash",
     "feedback_events",
+    "has_hash",
     "metadata",
     "rights_requests",
     "sends",
@@ -192,6 +192,7 @@ rights_requests = Table(
     Column("notified_at", UtcDateTime),  # the controller was told (outbound webhook)
     Index(None, "fulfilled_at", "due_on"),
     Index(None, "address_hash", "kind"),
+)
 
 # Outbound webhooks: one row per (event, endpoint), written in the transaction of the fact it
 # reports; the dispatcher delivers pending rows in id order per address (see feedback/).

@@ -4,6 +4,7 @@ the next message to that address is refused. Forged or unsigned reports change n
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,7 +57,9 @@ async def test_each_copy_gets_its_own_signed_return_path(full_relay: FullRelayFa
     assert path == "news@example.com"
 
 
-async def test_hard_bounce_suppresses_the_next_message(full_relay: FullRelayFactory) -> None:
+async def test_hard_bounce_suppresses_the_next_message(
+    full_relay: FullRelayFactory, tmp_path: Path
+) -> None:
     relay = await feedback_relay(full_relay)
     return_path, head = await delivered_copy(relay, MARIE, **{"X-Prospect-Campaign": "lunch"})
 
@@ -76,6 +79,12 @@ async def test_hard_bounce_suppresses_the_next_message(full_relay: FullRelayFact
         (("campaign", "lunch"), ("kind", "hard-bounce"), ("source", "dsn")),
     )
     assert metrics[key] == 1
+    eml = tmp_path / "next.eml"
+    eml.write_bytes(make_message(MARIE))
+    explained = await relay.cli("explain", str(eml), "--from", "news@example.com", "--to", MARIE)
+    assert explained.exit_code == 0, explained.output
+    assert "(list global, bounce)" in explained.output
+    assert "hard-bounce 5.1.1 via dsn (campaign lunch) -> suppressed" in explained.output
 
 
 async def test_soft_bounces_suppress_only_at_the_limit(full_relay: FullRelayFactory) -> None:

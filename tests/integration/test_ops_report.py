@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from proxy.feedback.events import EventType, new_event
 from proxy.model import Action, Basis, SuppressionOrigin
 from proxy.store import AuditRecord, Store, SuppressionEntry
+from proxy.store.records import FeedbackEntry
 from tests.integration.ops_helpers import run_cli, write_config
 
 pytestmark = pytest.mark.postgres
@@ -92,8 +94,18 @@ async def config(store: Store, migrated_url: str, tmp_path: Path) -> Path:
             _suppression(6, SuppressionOrigin.MAILTO, START - timedelta(seconds=1)),  # outside
         ]
     )
+    for n, (campaign, kind, status, at) in enumerate(FEEDBACK, start=100):
+        entry = FeedbackEntry(at, f"{n:064x}", kind, status, "dsn", campaign)
+        event = new_event(EventType.BOUNCE, at, entry.address_hash)
+        await store.record_feedback(entry, suppress=None, event=event)
     return write_config(tmp_path, migrated_url)
 
+
+FEEDBACK = [
+    ("spring", "hard-bounce", "5.1.1", START + timedelta(days=4)),
+    ("autumn", "complaint", "abuse", START + timedelta(days=5)),
+    ("autumn", "complaint", "abuse", END),  # outside
+]
 
 EXPECTED_JSON = {
     "since": "2025-03-01T00:00:00Z",
@@ -131,6 +143,43 @@ EXPECTED_JSON = {
     ],
     "unsubscribes": {"import": 1, "one-click": 2, "page": 1},
     "requests": [],
+    "feedback": [
+        {
+            "campaign": "autumn",
+            "delivered": 1,
+            "hard_bounces": 0,
+            "soft_bounces": 0,
+            "complaints": 1,
+            "bounce_rate_pct": 0.0,
+            "complaint_rate_pct": 100.0,
+            "status": "over-limit",
+        },
+        {
+            "campaign": "spring",
+            "delivered": 2,
+            "hard_bounces": 1,
+            "soft_bounces": 0,
+            "complaints": 0,
+            "bounce_rate_pct": 50.0,
+            "complaint_rate_pct": 0.0,
+            "status": "bounces-high",
+        },
+        {
+            "campaign": None,
+            "delivered": 1,
+            "hard_bounces": 0,
+            "soft_bounces": 0,
+            "complaints": 0,
+            "bounce_rate_pct": 0.0,
+            "complaint_rate_pct": 0.0,
+            "status": "ok",
+        },
+    ],
+    "thresholds": {
+        "complaint_rate_max_pct": 0.3,
+        "complaint_rate_target_pct": 0.1,
+        "bounce_rate_max_pct": 2.0,
+    },
 }
 
 
@@ -161,6 +210,12 @@ async def test_csv_report_has_one_row_per_number(config: Path) -> None:
         expected["top_rejection", item["rule"], "reject"] = item["recipients"]
     for origin, count in EXPECTED_JSON["unsubscribes"].items():  # type: ignore[attr-defined]
         expected["unsubscribe", origin, ""] = count
+    for item in EXPECTED_JSON["feedback"]:  # type: ignore[attr-defined]
+        key = item["campaign"] or ""
+        expected["feedback", key, "delivered"] = item["delivered"]
+        expected["feedback", key, "hard-bounce"] = item["hard_bounces"]
+        expected["feedback", key, "soft-bounce"] = item["soft_bounces"]
+        expected["feedback", key, "complaint"] = item["complaints"]
     assert body == expected
 
 
@@ -192,6 +247,13 @@ async def test_table_report_is_readable(config: Path) -> None:
     assert re.search(r"one-click\s+│\s+2\s+│", text)
     # campaign rows: forward, rewrite, reject, tempfail, total
     assert re.search(r"spring\s+│\s+1\s+│\s+1\s+│\s+3\s+│\s+0\s+│\s+5\s+│", text)
+    rates = text[text.index("Bounces and complaints by campaign") :]
+    assert "limit 0.3 %, aim < 0.1 %" in rates
+    # campaign, sent (delivered), hard, soft, bounce %, complaints, complaint %, status
+    assert re.search(
+        r"autumn\s+│\s+1\s+│\s+0\s+│\s+0\s+│\s+0.00\s+│\s+1\s+│\s+100.000\s+│\s+over-limit", rates
+    )
+    assert re.search(r"spring\s+│\s+2\s+│\s+1\s+│\s+0\s+│\s+50.00\s+│", rates)
 
 
 async def test_relative_since_excludes_old_records(config: Path) -> None:

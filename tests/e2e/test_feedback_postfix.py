@@ -1,0 +1,120 @@
+"""A real MTA bounces a delivered copy: the relay forwards to a private Postfix, which routes
+the recipient's domain to an MX that refuses it (550 5.1.1) and sends its DSN to
+the copy's VERP return path, back at the relay. The next message to that address is refused.
+Needs root, like tests/e2e/test_postfix_chain.py, whose Postfix helpers it shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from proxy.model import SuppressionOrigin
+from tests.e2e.conftest import FullRelay, FullRelayFactory
+from tests.e2e.test_postfix_chain import (
+    MASTER_CF,
+    POSTFIX,
+    PostfixInstance,
+    _free_port,
+    _run,
+    stop_postfix,
+)
+from tests.unit.policy_factory import consented
+
+pytestmark = [pytest.mark.postfix, pytest.mark.postgres]
+
+DEAD = "marie@dead.example"
+WAIT = 30.0
+
+# The relay's own domain (relay.test) is routed back to the relay: that is where the bounce
+# goes. dead.example's "MX" is the recording upstream, told to answer RCPT with 550 5.1.1
+# as a mailbox provider does for an address that no longer exists.
+MAIN_CF = """\
+compatibility_level = 3.6
+myhostname = postfix.test
+mydomain = postfix.test
+myorigin = $myhostname
+queue_directory = {root}/queue
+data_directory = {root}/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mydestination =
+mynetworks = 127.0.0.0/8
+transport_maps = inline:{{ dead.example=smtp:[127.0.0.1]:{mx_port},
+ relay.test=smtp:[127.0.0.1]:{relay_port} }}
+maillog_file = {root}/maillog
+maillog_file_prefixes = {root}
+smtp_dns_support_level = disabled
+smtpd_peername_lookup = no
+alias_maps =
+alias_database =
+"""
+
+
+async def start_postfix(root: Path, port: int, relay_port: int, mx_port: int) -> PostfixInstance:
+    instance = PostfixInstance(root, port)
+    instance.config.mkdir(parents=True)
+    (root / "queue").mkdir()
+    (root / "data").mkdir()
+    shutil.chown(root / "data", user="postfix")
+    (instance.config / "main.cf").write_text(
+        MAIN_CF.format(root=root, relay_port=relay_port, mx_port=mx_port)
+    )
+    (instance.config / "master.cf").write_text(MASTER_CF.format(port=port))
+    await _run(POSTFIX, "-c", str(instance.config), "check")
+    await _run(POSTFIX, "-c", str(instance.config), "start")
+    return instance
+
+
+@pytest.fixture
+async def relay_through_postfix(
+    full_relay: FullRelayFactory,
+) -> AsyncIterator[tuple[FullRelay, PostfixInstance]]:
+    port = _free_port()
+    relay = await full_relay(
+        feedback={"enabled": True}, upstream={"host": "127.0.0.1", "port": port, "timeout": 5}
+    )
+    root = Path(tempfile.mkdtemp(prefix="prospect-relay-postfix-"))
+    root.chmod(0o755)  # Postfix's daemons run as mail_owner and must traverse it
+    try:
+        relay.upstream.behaviour.rcpt_replies[DEAD] = (
+            "550 5.1.1 <marie@dead.example>: mailbox unknown"
+        )
+        postfix = await start_postfix(root, port, relay.smtp_port, relay.upstream.port)
+        try:
+            yield relay, postfix
+        finally:
+            await stop_postfix(postfix)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_postfix_bounce_to_the_return_path_suppresses(
+    relay_through_postfix: tuple[FullRelay, PostfixInstance],
+) -> None:
+    relay, postfix = relay_through_postfix
+    await relay.store.upsert_contacts([consented(DEAD)])
+
+    sent = await relay.send(DEAD)
+    assert sent.accepted, sent  # Postfix took the copy; it bounces it afterwards
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT
+    while not await relay.store.is_suppressed(DEAD):
+        assert loop.time() < deadline, f"no bounce recorded; Postfix log:\n{postfix.maillog}"
+        await asyncio.sleep(0.2)
+    [entry] = await relay.store.is_suppressed(DEAD)
+    assert entry.origin is SuppressionOrigin.BOUNCE
+    [trail] = await relay.store.feedback_of(relay.store.address_hash(DEAD))
+    assert (trail.kind, trail.status, trail.source) == ("hard-bounce", "5.1.1", "dsn")
+    assert "mailbox unknown" in (trail.detail or "")
+    again = await relay.send(DEAD)
+    assert again.rcpt[DEAD].startswith("550 5.7.1 suppressed:"), again
+    assert "from=<bounces+" in postfix.maillog  # the copy left with its VERP return path

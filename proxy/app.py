@@ -29,7 +29,9 @@ from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.descriptors import ensure_descriptors
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
 from proxy.feedback.dispatch import WebhookDispatcher, event_routes
+from proxy.feedback.esp import CertFetcher
 from proxy.feedback.mailboxes import FeedbackMailboxes
+from proxy.feedback.providers import EspReceiver, fetch_sns_certificate
 from proxy.feedback.recorder import FeedbackRecorder
 from proxy.feedback.returnpath import ReturnPath
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
@@ -436,10 +438,13 @@ async def build_relay(
     metrics: Metrics | None = None,
     today: Callable[[], date] | None = None,
     listeners: Mapping[str, socket.socket] | None = None,
+    fetch_certificate: CertFetcher = fetch_sns_certificate,
 ) -> RelayApp:
     """The production relay: store, policy, compliance, web, SMTP. Raises ConfigError.
 
     `listeners`: sockets already bound by the supervisor, by name ("smtp", "web", "ops").
+    `fetch_certificate` fetches SNS signing certificates (only from SNS hosts); tests give
+    one that serves a test certificate, as there is no network.
     """
     await require_current_schema(settings)
     listeners = listeners or {}
@@ -463,6 +468,7 @@ async def build_relay(
     audit_trail = AuditTrail(store)
     recorder = FeedbackRecorder(store, policy, metrics)
     feedback = build_feedback(settings, hash_key, recorder, store, tokens)
+    esp = EspReceiver(settings.feedback, recorder, store, fetch_certificate=fetch_certificate)
     compliance = RegisterCompliance(
         settings=settings,
         store=store,
@@ -513,6 +519,7 @@ async def build_relay(
             trusted_proxies=settings.web.trusted_proxies,
             rights=rights,
             body_timeout=settings.web.body_timeout,
+            esp=esp if esp.providers else None,
         )
         limits = ListenerLimits(
             max_connections=settings.web.max_connections,

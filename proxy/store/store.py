@@ -678,21 +678,26 @@ class Store:
                 .where(contacts.c.email == email)
                 .values(consent=state.value, consent_at=row["consent_at"], updated_at=now)
             )
-            created = 0
+            created = False
             if state is ConsentState.WITHDRAWN:
-                created = await self._insert_suppressions(
-                    connection,
-                    [
-                        _suppression_row(
-                            self.address_hash(email),
-                            HASH_KIND_ADDRESS,
-                            GLOBAL_SCOPE,
-                            SuppressionOrigin.OBJECTION,
-                            now,
-                        )
-                    ],
+                hashed = self.address_hash(email)
+                objection = new_event(
+                    EventType.OBJECTION,
+                    now,
+                    hashed,
+                    origin=SuppressionOrigin.OBJECTION.value,
+                    scope=GLOBAL_SCOPE,
                 )
-        return await self.get_contact(email), created > 0
+                await enqueue(connection, self._routes, [objection])
+                created = await self._suppress(
+                    connection,
+                    HASH_KIND_ADDRESS,
+                    hashed,
+                    GLOBAL_SCOPE,
+                    SuppressionOrigin.OBJECTION,
+                    now,
+                )
+        return await self.get_contact(email), created
 
     async def forget(self, address: str) -> ForgetResult:
         """Erase the person's register data and send records; keep (or add) the suppression."""

@@ -10,6 +10,7 @@ from typing import Protocol
 from proxy.model import SuppressionOrigin
 from proxy.rights.desk import RightsDesk
 from proxy.tokens import UnsubscribeToken
+from proxy.web.esp import EspReceiverView
 
 __all__ = [
     "ControllerView",
@@ -83,3 +84,5 @@ class WebDeps:
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     # The recipient's side (why page, copy, erasure); None: the pages are not served.
     rights: RightsDesk | None = None
+    # Signed ESP event webhooks (POST /feedback/<provider>), when any provider is configured.
+    esp: EspReceiverView | None = None

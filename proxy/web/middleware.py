@@ -8,6 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from proxy.networks import IPNetwork, in_networks
+from proxy.web.esp import ESP_ROUTE_PREFIX, MAX_EVENT_BODY
 from proxy.web.pages import CONTENT_SECURITY_POLICY
 from proxy.web.ratelimit import RateLimiter
 
@@ -65,12 +66,14 @@ def limits_middleware(
 
     @web.middleware
     async def limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        name = request.match_info.route.name or ""
+        # ESP event batches are larger; their handlers read at most MAX_EVENT_BODY bytes.
+        limit = MAX_EVENT_BODY if name.startswith(ESP_ROUTE_PREFIX) else max_body_bytes
         length = request.content_length
-        if length is not None and length > max_body_bytes:
+        if length is not None and length > limit:
             # Declared too big: refuse before reading a byte. Undeclared (chunked) bodies are
             # cut at the same size by the application's client_max_size.
-            raise web.HTTPRequestEntityTooLarge(max_size=max_body_bytes, actual_size=length)
-        name = request.match_info.route.name or ""
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=length)
         if name.startswith(LIMITED_ROUTE_PREFIX):
             raw = request.match_info.get("token", "")
             if valid_token(raw):

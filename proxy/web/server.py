@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from proxy.web.deps import WebDeps
+from proxy.web.esp import ESP_ROUTE_PREFIX, EspHandlers
 from proxy.web.listener import (
     LimitedSite,
     ListenerLimits,
@@ -76,6 +77,11 @@ def build_web_app(deps: WebDeps) -> web.Application:
                 f"{prefix}/u/{{token}}/{page}",
                 handler,
                 name=f"{LIMITED_ROUTE_PREFIX}-rights-{page}-{method.lower()}",
+            )
+    if deps.esp is not None:
+        for provider, handler in EspHandlers(deps.esp).routes():
+            app.router.add_post(
+                f"/feedback/{provider}", handler, name=f"{ESP_ROUTE_PREFIX}-{provider}"
             )
     app.router.add_get("/healthz", OpsHandlers(deps).healthz, name="healthz")
     return app

@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from proxy.app import RelayApp, WebComponent, _StoreComponent, build_relay
 from proxy.audit_trail import AuditTrail
 from proxy.cli import cli
+from proxy.feedback.esp import CertFetcher
+from proxy.feedback.providers import fetch_sns_certificate
 from proxy.metrics import Metrics
 from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings
@@ -318,7 +320,11 @@ async def full_relay(
     migrated = False
 
     async def start(
-        *, policy: str | None = None, today: date = TODAY, **overrides: Any
+        *,
+        policy: str | None = None,
+        today: date = TODAY,
+        fetch_certificate: CertFetcher = fetch_sns_certificate,
+        **overrides: Any,
     ) -> FullRelay:
         nonlocal migrated
         if not migrated:
@@ -338,7 +344,9 @@ async def full_relay(
         settings = make_settings(**sections)
         config_file = tmp_path / "relay.toml"
         _toml_config(settings, config_file)
-        app = await build_relay(settings, metrics=Metrics(), today=lambda: today)
+        app = await build_relay(
+            settings, metrics=Metrics(), today=lambda: today, fetch_certificate=fetch_certificate
+        )
         await app.start()
         engine = create_engine(settings.database)
         store = Store(engine, load_or_create_secret(settings.security))

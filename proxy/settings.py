@@ -356,6 +356,8 @@ class WebhookSettings(_Section):
     retry_base: float = Field(30.0, gt=0)
     retry_max: float = Field(6 * 3600.0, gt=0)
     max_age_days: float = Field(5.0, gt=0)
+    # Delivered and failed rows are kept this long (for `webhooks replay`), then deleted.
+    keep_days: float = Field(30.0, gt=0)
 
     @field_validator("endpoints")
     @classmethod

@@ -31,6 +31,7 @@ __all__ = ["WebhookDispatcher", "backoff", "event_routes", "send_test"]
 log = logging.getLogger(__name__)
 
 _BATCH = 200
+_PRUNE_EVERY = timedelta(hours=1)
 EmailLookup = Callable[[str], Awaitable[str | None]]
 
 
@@ -74,6 +75,7 @@ class WebhookDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopping = False
+        self._next_prune = clock()
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (after this process queued an event)."""
@@ -118,9 +120,15 @@ class WebhookDispatcher:
 
     async def run_once(self) -> None:
         """One round over every endpoint (public for the CLI and tests)."""
-        backlog = await self._queue.backlog()
-        for entry in backlog:
-            self._metrics.webhook_backlog.labels(entry.endpoint).set(entry.pending)
+        pending = await self._queue.pending_counts()
+        for endpoint in self._settings.endpoints:
+            self._metrics.webhook_backlog.labels(endpoint.name).set(pending.get(endpoint.name, 0))
+        now = self._clock()
+        if now >= self._next_prune:
+            self._next_prune = now + _PRUNE_EVERY
+            pruned = await self._queue.prune(now - timedelta(days=self._settings.keep_days))
+            if pruned:
+                log.info("webhook queue: %d settled deliveries pruned", pruned)
         for endpoint in self._settings.endpoints:
             if self._stopping:
                 return

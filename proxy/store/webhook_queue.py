@@ -203,6 +203,30 @@ class WebhookQueue:
             for endpoint, by_state in sorted(counts.items())
         ]
 
+    async def pending_counts(self) -> dict[str, int]:
+        """Pending rows per endpoint (an index range, cheap enough for every round)."""
+        statement = (
+            select(webhook_deliveries.c.endpoint, func.count())
+            .where(webhook_deliveries.c.state == PENDING)
+            .group_by(webhook_deliveries.c.endpoint)
+        )
+        with store_errors("counting the webhook queue"):
+            async with self._engine.connect() as connection:
+                rows = (await connection.execute(statement)).all()
+        return {endpoint: int(count) for endpoint, count in rows}
+
+    async def prune(self, before: datetime) -> int:
+        """Delete delivered and failed rows settled before `before` (pending ones stay)."""
+        statement = (
+            webhook_deliveries.delete()
+            .where(webhook_deliveries.c.state != PENDING)
+            .where(webhook_deliveries.c.finished_at < before)
+        )
+        with store_errors("pruning the webhook queue"):
+            async with self._writer.begin() as connection:
+                result = await connection.execute(statement)
+        return max(result.rowcount, 0)
+
     async def replay(self, since: datetime, now: datetime, endpoint: str | None = None) -> int:
         """Send again every event created since `since` (same webhook-id); returns the count."""
         statement = (

@@ -3,7 +3,7 @@ the test database and a real HTTP receiver."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +95,20 @@ async def _replay(config: Path, queue: WebhookQueue) -> None:
     assert again.event.id == row.event.id  # the same webhook-id: receivers deduplicate
     bad = await run_cli("webhooks", "replay", "--since", "soon", "--config", str(config))
     assert bad.exit_code == 2
+
+
+async def test_prune_deletes_only_settled_rows(config: Path, migrated_url: str) -> None:
+    for address in ("b@example.fr", "c@example.fr"):
+        result = await run_cli("suppress", "add", address, "--config", str(config))
+        assert result.exit_code == 0
+    engine = create_engine(DatabaseSettings(url=migrated_url))
+    try:
+        queue = WebhookQueue(engine)
+        first, _ = await queue.pending("crm", 10)
+        now = datetime.now(UTC)
+        await queue.delivered(first.id, now, 1)
+        assert await queue.prune(now - timedelta(seconds=1)) == 0
+        assert await queue.prune(now + timedelta(seconds=1)) == 1
+        assert await queue.pending_counts() == {"crm": 1}
+    finally:
+        await engine.dispose()

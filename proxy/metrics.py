@@ -98,7 +98,6 @@ class Metrics:
         self.smtp_auth_failures_total = Counter(
             "prospect_relay_smtp_auth_failures_total", "Failed SMTP AUTH attempts", registry=r
         )
-
         self.feedback_total = Counter(
             "prospect_relay_feedback_total",
             "Bounces and complaints received, by kind (hard-bounce, soft-bounce, complaint), "
@@ -118,6 +117,7 @@ class Metrics:
             "Webhook events waiting for delivery, per endpoint",
             ["endpoint"],
             registry=r,
+            multiprocess_mode="livemax",  # the same COUNT in each worker
         )
 
     def render(self) -> bytes:

@@ -20,6 +20,7 @@ __all__ = ["Complaint", "DeliveryStatus", "parse_bounce", "parse_complaint"]
 
 _ENHANCED = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 _BASIC = re.compile(r"\b([45])\d\d[ -]")
+_MAX_MULTIPARTS = 16  # a DSN or ARF report has 1 to 3; a forwarded copy adds a few
 _TEXT_SCAN = 16_384  # characters of a non-standard bounce's text searched for a status
 
 
@@ -41,8 +42,17 @@ class Complaint:
     original_headers: str
 
 
-def _parse(raw: bytes, max_bytes: int) -> Message:
-    return message_from_bytes(raw[:max_bytes], policy=email_policy.compat32)
+def _parse(raw: bytes, max_bytes: int) -> Message | None:
+    """The report's MIME tree, or None when it cannot be a real report. The stdlib parser
+    checks every line against every open boundary (quadratic in the nesting), so a report
+    with more multipart levels than any MTA writes is not parsed at all."""
+    head = raw[:max_bytes]
+    if head.lower().count(b"boundary=") > _MAX_MULTIPARTS:
+        return None
+    try:
+        return message_from_bytes(head, policy=email_policy.compat32)
+    except (RecursionError, ValueError, LookupError):
+        return None
 
 
 def _address(value: str | None) -> str | None:
@@ -68,6 +78,8 @@ def parse_bounce(raw: bytes, max_bytes: int) -> tuple[list[DeliveryStatus], str]
     """The per-recipient statuses of a bounce, and the text in which to look for the
     relay's own tokens (the returned copy's headers, or the whole text)."""
     message = _parse(raw, max_bytes)
+    if message is None:
+        return [], ""
     statuses: list[DeliveryStatus] = []
     returned: list[str] = []
     texts: list[str] = []
@@ -113,6 +125,8 @@ def _from_text(text: str) -> list[DeliveryStatus]:
 def parse_complaint(raw: bytes, max_bytes: int) -> Complaint | None:
     """The ARF report of a message/feedback-report part, or None if it is not one."""
     message = _parse(raw, max_bytes)
+    if message is None:
+        return None
     feedback_type: str | None = None
     returned: list[str] = []
     for part in message.walk():

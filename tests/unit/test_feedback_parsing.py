@@ -97,3 +97,13 @@ def test_arf_report_is_read() -> None:
     assert report is not None and report.feedback_type == "abuse"
     assert "bounces+x@relay.test" in report.original_headers
     assert parse_complaint(dsn("a@b.c", "5.1.1"), 10_000) is None
+
+
+def test_deeply_nested_reports_are_not_parsed() -> None:
+    levels = b"".join(
+        b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+        for i in range(5000)
+    )
+    hostile = b"Content-Type: multipart/mixed; boundary=b0\r\n\r\n" + levels
+    assert parse_bounce(hostile + dsn("a@b.c", "5.1.1"), len(hostile) * 2) == ([], "")
+    assert parse_complaint(hostile, len(hostile)) is None

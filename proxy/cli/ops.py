@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 from proxy.cli.common import config_option, open_engine, run_with_settings
-from proxy.ops.export import write_audit_csv
+from proxy.ops.export import write_audit_csv, write_feedback_csv
 from proxy.ops.periods import PeriodError, parse_instant
 from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
 from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
@@ -162,6 +162,30 @@ def audit_export(
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(1) from None
     click.echo(f"exported {rows:,} audit records", err=True)
+
+
+@audit.command("feedback", cls=_Command)
+@click.option("--since", required=True, callback=_instant(end_of_day=False), help=since_help)
+@click.option("--until", default=None, callback=_instant(end_of_day=True), help=until_help)
+@config_option
+@click.pass_context
+def audit_feedback(
+    ctx: click.Context, since: datetime, until: datetime | None, config_file: Path | None
+) -> None:
+    """Write the bounces and complaints received in the period as CSV, oldest first.
+
+    Columns: created_at, address_hash, kind (hard-bounce, soft-bounce, complaint), status
+    (RFC 3463 code or feedback type), source (dsn, arf, ses, sendgrid, mailgun, postmark),
+    campaign, suppressed (yes/no), detail (the diagnostic).
+    """
+    _check_period(ctx, since, until)
+
+    async def work(settings: Settings) -> int:
+        async with open_engine(settings) as engine:
+            return await write_feedback_csv(engine, since, until, sys.stdout)
+
+    rows = run_with_settings(work, config_file)
+    click.echo(f"exported {rows:,} bounces and complaints", err=True)
 
 
 # -- purge ---------------------------------------------------------------------------------

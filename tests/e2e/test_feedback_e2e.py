@@ -88,6 +88,18 @@ async def test_hard_bounce_suppresses_the_next_message(
     assert explained.exit_code == 0, explained.output
     assert "(list global, bounce)" in explained.output
     assert "hard-bounce 5.1.1 via dsn (campaign lunch) -> suppressed" in explained.output
+    exported = await relay.cli("audit", "feedback", "--since", "1d")
+    assert exported.exit_code == 0, exported.output
+    header, row = exported.stdout.splitlines()
+    assert header == "created_at,address_hash,kind,status,source,campaign,suppressed,detail"
+    assert row.split(",")[1:7] == [
+        relay.store.address_hash(MARIE),
+        "hard-bounce",
+        "5.1.1",
+        "dsn",
+        "lunch",
+        "yes",
+    ]
 
 
 async def test_soft_bounces_suppress_only_at_the_limit(full_relay: FullRelayFactory) -> None:

@@ -28,7 +28,7 @@ from proxy.audit_trail import AuditTrail
 from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.descriptors import ensure_descriptors
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
-from proxy.feedback.dispatch import WebhookDispatcher, event_routes
+from proxy.feedback.dispatch import ErasureNotifier, WebhookDispatcher, event_routes
 from proxy.feedback.esp import CertFetcher
 from proxy.feedback.mailboxes import FeedbackMailboxes
 from proxy.feedback.providers import EspReceiver, fetch_sns_certificate
@@ -503,6 +503,7 @@ async def build_relay(
             or f"privacy@{settings.unsubscribe.mailto_domain or settings.smtp.hostname}",
             hostname=settings.smtp.hostname,
             audit_retention_days=settings.audit.retention_days,
+            notifier=ErasureNotifier(event_routes(settings.webhooks)),
         )
         deps = WebDeps(
             tokens=tokens,

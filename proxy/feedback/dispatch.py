@@ -15,18 +15,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from proxy.feedback.events import EventRoutes
+from proxy.feedback.events import EventRoutes, EventType
 from proxy.feedback.signing import decode_secret, signature_headers
 from proxy.metrics import Metrics
 from proxy.settings import WebhookEndpoint, WebhookSettings
 from proxy.store.webhook_queue import QueuedDelivery, WebhookQueue
 
-__all__ = ["WebhookDispatcher", "backoff", "event_routes", "send_test"]
+__all__ = ["ErasureNotifier", "WebhookDispatcher", "backoff", "event_routes", "send_test"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,18 @@ EmailLookup = Callable[[str], Awaitable[str | None]]
 def event_routes(settings: WebhookSettings) -> EventRoutes:
     """Which configured endpoint receives which event types."""
     return EventRoutes.build((e.name, e.events) for e in settings.endpoints)
+
+
+class ErasureNotifier:
+    """The rights desk's `ControllerNotifier`. The `erasure` event is already queued in the
+    erasure's own transaction (Store.forget_hash); this says whether an endpoint receives
+    it, so the request is marked notified only when the controller will hear of it."""
+
+    def __init__(self, routes: EventRoutes) -> None:
+        self._routes = routes
+
+    async def notify(self, event: str, payload: Mapping[str, str]) -> bool:
+        return bool(self._routes.targets(EventType.ERASURE))
 
 
 def backoff(settings: WebhookSettings, attempts: int) -> timedelta:

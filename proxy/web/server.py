@@ -79,9 +79,9 @@ def build_web_app(deps: WebDeps) -> web.Application:
                 name=f"{LIMITED_ROUTE_PREFIX}-rights-{page}-{method.lower()}",
             )
     if deps.esp is not None:
-        for provider, handler in EspHandlers(deps.esp).routes():
+        for provider, esp_handler in EspHandlers(deps.esp).routes():
             app.router.add_post(
-                f"/feedback/{provider}", handler, name=f"{ESP_ROUTE_PREFIX}-{provider}"
+                f"/feedback/{provider}", esp_handler, name=f"{ESP_ROUTE_PREFIX}-{provider}"
             )
     app.router.add_get("/healthz", OpsHandlers(deps).healthz, name="healthz")
     return app

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from proxy.errors import ConfigError
-from proxy.feedback.dispatch import backoff
+from proxy.feedback.dispatch import ErasureNotifier, backoff
+from proxy.feedback.events import EventRoutes
 from proxy.feedback.signing import decode_secret, sign, verify
 from proxy.settings import WebhookSettings, load_settings
 
@@ -63,3 +64,11 @@ def test_endpoint_settings_errors_name_the_key(tmp_path: pytest.TempPathFactory)
     assert "webhooks.endpoints.0.url" in text
     assert "webhooks.endpoints.0.secret" in text and "whsec_" in text
     assert "webhooks.endpoints.0.events" in text and "opened" in text
+
+
+async def test_erasure_notifier_says_whether_an_endpoint_hears_of_it() -> None:
+    wanted = ErasureNotifier(EventRoutes.build([("crm", ["erasure"])]))
+    filtered = ErasureNotifier(EventRoutes.build([("crm", ["bounce"])]))
+    assert await wanted.notify("rights.erasure", {}) is True
+    assert await filtered.notify("rights.erasure", {}) is False
+    assert await ErasureNotifier(EventRoutes()).notify("rights.erasure", {}) is False

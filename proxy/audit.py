@@ -131,9 +131,11 @@ class RecipientRecord:
     address: str
     action: str  # Action value, or "refused" for an upstream refusal
     stage: str  # rcpt | data | upstream
-    rules: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # the acting rules, deciding rule first
     reasons: tuple[str, ...] = ()
     reply: str = ""
+    would: str = ""  # monitor mode: the action enforce mode would have taken
+    would_rules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,7 @@ class DecisionLog:
         )
 
     def _recipient(self, record: RecipientRecord) -> dict[str, Any]:
-        return {
+        line: dict[str, Any] = {
             "address": self.address(record.address),
             "action": record.action,
             "stage": record.stage,
@@ -205,6 +207,10 @@ class DecisionLog:
             "reasons": [self.text(reason) for reason in record.reasons],
             "reply": self.text(record.reply),
         }
+        if record.would:
+            line["would"] = record.would
+            line["would_rules"] = list(record.would_rules)
+        return line
 
 
 def _cut(text: str, limit: int) -> str:

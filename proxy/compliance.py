@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from functools import partial
 
 from proxy.audit_trail import AuditTrail
 from proxy.feedback.events import EventType, new_event
@@ -22,7 +23,8 @@ from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
 from proxy.mime.footer import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
-from proxy.mime.rewrite import RewriteInstructions, rewrite
+from proxy.mime.layout import Placement, footer_layout
+from proxy.mime.rewrite import RewriteInstructions, rewrite, rewrite_copy
 from proxy.model import (
     Action,
     Finding,
@@ -45,7 +47,7 @@ from proxy.store.batching import FactsBatcher
 from proxy.store.records import AuditRecord
 from proxy.tokens import TokenSigner, UnsubscribeToken, mailto_uri
 
-__all__ = ["RegisterCompliance", "Unsubscriber"]
+__all__ = ["FOOTER_RULES", "RegisterCompliance", "Unsubscriber", "placed_decision"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +118,8 @@ class RegisterCompliance:
         # RCPT-stage facts reused at DATA (one register read per recipient, not two); bounded
         # because abandoned transactions never come back for theirs.
         self._rcpt_facts: OrderedDict[tuple[str, str], RecipientFacts] = OrderedDict()
+        # RCPT refusals audited at DATA, with the campaign the message names.
+        self._rcpt_refusals: OrderedDict[str, list[RecipientDecision]] = OrderedDict()
         self._marker_key = marker_key
         self._dkim = dkim
         self._feedback = feedback  # the return path and complaints mailboxes, when enabled
@@ -160,8 +164,14 @@ class RegisterCompliance:
         )
         if decision.action is Action.REJECT:
             await self._record_objection(decision)
-            self._audit(envelope, None, (decision,))
+            self._hold_refusal(envelope.queue_id, decision)
         return decision
+
+    def transaction_ended(self, envelope: EnvelopeInfo) -> None:
+        """No DATA came: record the transaction's RCPT refusals (no campaign is known)."""
+        refused = self._rcpt_refusals.pop(envelope.queue_id, [])
+        if refused:
+            self._audit(envelope, None, refused)
 
     async def at_data(
         self, envelope: EnvelopeInfo, message: bytes, recipients: tuple[str, ...]
@@ -170,6 +180,24 @@ class RegisterCompliance:
         remote: list[str] = []
         for address in recipients:
             (local if self.is_local_mailbox(address) else remote).append(address)
+        refused_at_rcpt = self._rcpt_refusals.pop(envelope.queue_id, [])
+        try:
+            return await self._data_outcome(envelope, message, local, remote, refused_at_rcpt)
+        finally:
+            if refused_at_rcpt:  # with the campaign the message names
+                campaign_facts = read_message_facts(
+                    message, mail_from="", client_ip="", auth_user=None, scan_mentions=False
+                )
+                self._audit(envelope, campaign_facts, refused_at_rcpt)
+
+    async def _data_outcome(
+        self,
+        envelope: EnvelopeInfo,
+        message: bytes,
+        local: list[str],
+        remote: list[str],
+        refused_at_rcpt: list[RecipientDecision],
+    ) -> DataOutcome:
         decisions: list[RecipientDecision] = []
         consumed: list[str] = []
         if local:
@@ -198,6 +226,7 @@ class RegisterCompliance:
         claims: list[str] = []
         for address in remote:
             decision = decide(facts[address], message_facts, policy, today, Stage.DATA)
+            decision = placed_decision(decision, message)
             decision = await self._claim_repermission(decision)
             if decision.record_repermission:
                 claims.append(address)
@@ -207,13 +236,23 @@ class RegisterCompliance:
             if decision.action is Action.FORWARD:
                 untouched.append(address)
             elif decision.action is Action.REWRITE:
-                copy = self._rewrite(envelope, message, message_facts, decision, policy, today)
-                deliveries.append(Delivery((address,), copy, self._return_path(envelope, address)))
+                # Built when forwarded, one copy at a time: memory stays O(message).
+                build = partial(
+                    self._rewrite, envelope, message, message_facts, decision, policy, today
+                )
+                deliveries.append(
+                    Delivery(
+                        (address,),
+                        mail_from=self._return_path(envelope, address),
+                        build=build,
+                        offload=self._dkim is not None,
+                    )
+                )
                 if decision.record_first_message:
                     first_contacts.append(address)
         if untouched:  # transactional, or monitor mode: only the campaign headers go
-            plain = rewrite(message, RewriteInstructions(marker_key=self._marker_key))
-            deliveries.insert(0, Delivery(tuple(untouched), plain))
+            plain = partial(rewrite, message, RewriteInstructions(marker_key=self._marker_key))
+            deliveries.insert(0, Delivery(tuple(untouched), build=plain))
         self._audit(envelope, message_facts, remote_decisions)
         decisions.extend(remote_decisions)
         return DataOutcome(
@@ -264,20 +303,34 @@ class RegisterCompliance:
             facts.update(await self._facts.load(missing))
         return facts
 
+    def _hold_refusal(self, queue_id: str, decision: RecipientDecision) -> None:
+        """Keep a RCPT refusal until DATA names the campaign (or the transaction ends)."""
+        self._rcpt_refusals.setdefault(queue_id, []).append(decision)
+        while len(self._rcpt_refusals) > self._MAX_REMEMBERED:
+            self._rcpt_refusals.popitem(last=False)
+
     def _apply_mode(self, decision: RecipientDecision, policy: Policy) -> RecipientDecision:
-        """Monitor mode: decide and log, but forward what enforce mode would refuse."""
+        """Monitor mode: decide and log, but forward (untouched) what enforce mode would
+        refuse; the refusal rides along in `monitored` so every record says "would reject"."""
         mode = self._mode_override or policy.mode
         if mode is PolicyMode.ENFORCE or decision.action is not Action.REJECT:
             return decision
         facts = {**decision.facts, "monitor": f"would {decision.action.value}"}
-        # The decision log carries the findings' reasons, not the facts: say it there.
+        # explain and the SMTP reply read the findings' reasons: say it there too.
         note = f"{MONITOR_NOTE}{decision.action.value}"
         findings = tuple(
             replace(f, reason=f"{note}: {f.reason}") if f.action is decision.action else f
             for f in decision.findings
         )
         return replace(
-            decision, action=Action.FORWARD, rewrite=None, facts=facts, findings=findings
+            decision,
+            action=Action.FORWARD,
+            rewrite=None,
+            facts=facts,
+            findings=findings,
+            record_first_message=False,
+            record_repermission=False,
+            monitored=decision,
         )
 
     async def _record_objection(self, decision: RecipientDecision) -> None:
@@ -320,7 +373,8 @@ class RegisterCompliance:
         url = f"{self._public_url}/u/{signed}" if plan.list_unsubscribe or plan.footer else None
         mailto = mailto_uri(self._mailto_local, self._mailto_domain, signed)
         footer_text = footer_html = ""
-        if plan.footer or plan.first_contact_notice:
+        notice = plan.first_contact_notice
+        if plan.footer or notice:
             template = policy.compiled.footers[plan.language]
             values = FooterValues(
                 legal_name=controller.legal_name,
@@ -332,9 +386,9 @@ class RegisterCompliance:
                 retention=retention_for(plan.language, policy.retention.prospect_months * 30),
                 authority=authority_for(plan.language, decision.facts.get("country", "")),
             )
-            footer_text = render_footer(template, values, False, plan.first_contact_notice)
-            footer_html = render_footer(template, values, True, plan.first_contact_notice)
-        copy = rewrite(
+            footer_text = render_footer(template, values, False, notice, plan.footer)
+            footer_html = render_footer(template, values, True, notice, plan.footer)
+        result = rewrite_copy(
             message,
             RewriteInstructions(
                 footer_text=footer_text,
@@ -345,6 +399,9 @@ class RegisterCompliance:
                 marker_key=self._marker_key,
             ),
         )
+        if footer_text and result.footer is not footer_layout(message).placement:
+            raise RuntimeError("the copy's footer placement differs from the decision's")
+        copy = result.message
         if self._dkim is not None:
             return self._dkim.sign(copy)
         if has_dkim_signature(message):
@@ -405,7 +462,7 @@ class RegisterCompliance:
         self,
         envelope: EnvelopeInfo,
         message_facts: MessageFacts | None,
-        decisions: tuple[RecipientDecision, ...] | list[RecipientDecision],
+        decisions: Sequence[RecipientDecision],
     ) -> None:
         now = datetime.now(UTC)
         sender_hash = self._store.address_hash(envelope.mail_from) if envelope.mail_from else ""
@@ -418,7 +475,9 @@ class RegisterCompliance:
                     sender_hash=sender_hash,
                     recipient_hash=self._store.address_hash(d.address),
                     action=d.action,
-                    rule_ids=d.rule_ids,
+                    rule_ids=d.acting_rules,
+                    would_action=d.monitored.action if d.monitored is not None else None,
+                    would_rule_ids=d.monitored.acting_rules if d.monitored is not None else (),
                     basis=d.basis,
                     basis_detail=basis_detail(d.basis, d.facts),
                     campaign=campaign or d.facts.get("campaign") or None,
@@ -428,6 +487,42 @@ class RegisterCompliance:
                 for d in decisions
             ]
         )
+
+
+def placed_decision(decision: RecipientDecision, message: bytes) -> RecipientDecision:
+    """The decision as the copy will be: where its footer goes, or a refusal
+    (`cannot-add-footer`, naming why) when the message cannot carry one."""
+    plan = decision.rewrite
+    if decision.action is not Action.REWRITE or plan is None:
+        return decision
+    if not (plan.footer or plan.first_contact_notice):
+        return decision
+    layout = footer_layout(message)
+    if layout.placement is Placement.REFUSED:
+        refusal = Finding(
+            rule="cannot-add-footer",
+            action=Action.REJECT,
+            reason=f"the footer cannot be added: {layout.reason}",
+            reason_code="footer.unplaceable",
+        )
+        kept = tuple(f for f in decision.findings if f.action is not Action.REWRITE)
+        return replace(
+            decision,
+            action=Action.REJECT,
+            findings=(*kept, refusal),
+            rewrite=None,
+            record_first_message=False,
+            record_repermission=False,
+        )
+    where = layout.describe()
+    findings = tuple(
+        replace(f, reason=f"{f.reason} {where}") if f.rule in FOOTER_RULES else f
+        for f in decision.findings
+    )
+    return replace(decision, findings=findings)
+
+
+FOOTER_RULES = frozenset({"footer", "first-contact-notice"})
 
 
 def _iso_country(country: str | None) -> str | None:

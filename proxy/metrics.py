@@ -43,6 +43,20 @@ class Metrics:
             ["action", "rule"],
             registry=r,
         )
+        self.rule_hits_total = Counter(
+            "prospect_relay_rule_hits_total",
+            "Recipients by action and each acting rule (a recipient two rules refused counts "
+            "for both)",
+            ["action", "rule"],
+            registry=r,
+        )
+        self.recipients_would_total = Counter(
+            "prospect_relay_recipients_would_total",
+            "Monitor mode: recipients forwarded that enforce mode would have refused, by "
+            "action and deciding rule",
+            ["action", "rule"],
+            registry=r,
+        )
         self.smtp_replies_total = Counter(
             "prospect_relay_smtp_replies_total",
             "Replies to MAIL/RCPT/DATA by class",

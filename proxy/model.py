@@ -226,10 +226,23 @@ class RecipientDecision:
     record_first_message: bool = False
     record_repermission: bool = False
     record_objection: bool = False  # add the global suppression (origin objection)
+    monitored: RecipientDecision | None = None  # monitor mode: the refusal not enforced
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
+        """Every rule that hit, acting or not (for `explain`)."""
         return tuple(finding.rule for finding in self.findings)
+
+    @property
+    def acting(self) -> tuple[Finding, ...]:
+        """The findings that made the action: a refused recipient's refusing rules (no
+        rewrite rules: nothing was rewritten), a rewritten one's rewrite rules. This is what
+        the log line, the audit record, `report` and /metrics name, deciding rule first."""
+        return tuple(finding for finding in self.findings if finding.action is self.action)
+
+    @property
+    def acting_rules(self) -> tuple[str, ...]:
+        return tuple(finding.rule for finding in self.acting)
 
     @property
     def deciding(self) -> Finding | None:

@@ -13,11 +13,12 @@ unauthenticated clients only when `smtp.send_dsn` is on.
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -59,11 +60,25 @@ class EnvelopeInfo:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One version of the message for some recipients (rewriting may make several)."""
+    """One version of the message for some recipients (rewriting may make several).
+
+    Either `message` as is, or `build`, called when this delivery is forwarded: copies are
+    made one at a time, so memory is O(message) whatever the number of recipients.
+    `offload` runs the build in a worker thread (DKIM signing costs milliseconds).
+    """
 
     recipients: tuple[str, ...]
-    message: bytes
+    message: bytes = b""
     mail_from: str | None = None  # this copy's own envelope sender (VERP); None: the client's
+    build: Callable[[], bytes] | None = None
+    offload: bool = False
+
+    async def content(self) -> bytes:
+        if self.build is None:
+            return self.message
+        if self.offload:
+            return await asyncio.to_thread(self.build)
+        return self.build()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +124,10 @@ class Compliance(Protocol):
         was accepted upstream or written to the outbox); give it back for the others."""
         ...
 
+    def transaction_ended(self, envelope: EnvelopeInfo) -> None:
+        """The transaction ended without DATA (its RCPT refusals can be recorded now)."""
+        ...
+
 
 class PassThroughCompliance:
     """Forwards everything unchanged: for tests and for the relay without compliance wired."""
@@ -134,6 +153,9 @@ class PassThroughCompliance:
         self, envelope: EnvelopeInfo, outcome: DataOutcome, delivered: frozenset[str]
     ) -> None:
         """Nothing consumed, nothing to commit."""
+
+    def transaction_ended(self, envelope: EnvelopeInfo) -> None:
+        return None
 
 
 def _bounce_decision(address: str, stage: Stage) -> RecipientDecision:
@@ -277,7 +299,7 @@ class RelayService:
                 result = await self._forwarder.forward(
                     envelope.mail_from if delivery.mail_from is None else delivery.mail_from,
                     delivery.recipients,
-                    self._trace(envelope, delivery.message),
+                    self._trace(envelope, await delivery.content()),
                     queue_id=qid,
                     smtputf8=envelope.smtputf8,
                 )
@@ -315,6 +337,7 @@ class RelayService:
 
     def abandon(self, envelope: EnvelopeInfo, rcpt_decisions: Sequence[RecipientDecision]) -> None:
         """A transaction ended without a delivered DATA: record its RCPT-stage refusals."""
+        self._compliance.transaction_ended(envelope)
         if not any(d.action not in _ACCEPTING for d in rcpt_decisions):
             return
         refusals = [
@@ -442,18 +465,17 @@ class RelayService:
                 address=decision.address,
                 action=decision.action.value,
                 stage=decision.stage.value,
-                rules=decision.rule_ids,
-                reasons=tuple(f.reason for f in decision.findings),
+                rules=decision.acting_rules,
+                reasons=_reasons(decision),
                 reply=replies.render(self._decision_reply(decision, qid)),
+                would=decision.monitored.action.value if decision.monitored else "",
+                would_rules=decision.monitored.acting_rules if decision.monitored else (),
             )
         for address, refusal in upstream_refused.items():
-            previous = records.get(address)
             records[address] = RecipientRecord(
                 address=address,
                 action=Action.TEMPFAIL.value if refusal.is_temporary else Action.REJECT.value,
-                stage="upstream",
-                rules=previous.rules if previous else (),
-                reasons=previous.reasons if previous else (),
+                stage="upstream",  # no rule of the relay refused it
                 reply=replies.render(refusal),
             )
         if partial:
@@ -465,8 +487,15 @@ class RelayService:
             action = Action.TEMPFAIL.value if reply.is_temporary else Action.REJECT.value
         self._metrics.messages_total.labels(action).inc()
         for record in records.values():
-            rule = record.rules[0] if record.rules and record.action != "forward" else ""
-            self._metrics.recipients_total.labels(record.action, rule).inc()
+            # One count per recipient, under its deciding rule (the first acting rule), as
+            # `report` ranks refusals; `rule_hits_total` counts every acting rule.
+            deciding = record.rules[0] if record.rules else ""
+            self._metrics.recipients_total.labels(record.action, deciding).inc()
+            for rule in record.rules:
+                self._metrics.rule_hits_total.labels(record.action, rule).inc()
+            if record.would:
+                first = record.would_rules[0] if record.would_rules else ""
+                self._metrics.recipients_would_total.labels(record.would, first).inc()
         self._log.record(
             MessageRecord(
                 queue_id=qid,
@@ -489,6 +518,12 @@ def _final_status(reply: SmtpReply) -> str:
     `Action: failed`): a temporary refusal becomes permanent here because nothing retries
     it; the `Diagnostic-Code` keeps the upstream's own 4xx reply."""
     return f"5{reply.enhanced[1:]}" if reply.is_temporary else reply.enhanced
+
+
+def _reasons(decision: RecipientDecision) -> tuple[str, ...]:
+    """The acting findings' reasons; in monitor mode those of the refusal not enforced."""
+    acting = decision.monitored.action if decision.monitored is not None else decision.action
+    return tuple(f.reason for f in decision.findings if f.action is acting)
 
 
 def build_dsn(

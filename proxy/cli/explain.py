@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from proxy.cli.common import config_option, open_store, run_with_settings
+from proxy.compliance import FOOTER_RULES, placed_decision
 from proxy.mime.inspect import read_message_facts
-from proxy.model import Action, MessageFacts, Stage
+from proxy.model import Action, MessageFacts, RecipientDecision, Stage
 from proxy.policy.engine import Evaluation, evaluate, explain_lines
 from proxy.policy.model import load_policy
-from proxy.settings import Settings
+from proxy.settings import PolicyMode, Settings
 from proxy.store.records import FeedbackEntry
 
 __all__ = ["COMMANDS"]
@@ -63,19 +65,30 @@ def explain(
         content = read_message_facts(
             raw, mail_from=mail_from, client_ip=client_ip, auth_user=auth_user
         )
+        monitor = (settings.policy.mode or policy.mode) is PolicyMode.MONITOR
         out: list[str] = []
         for address in recipients:
             at_rcpt = evaluate(facts[address], envelope, policy, day, Stage.RCPT)
             at_data = evaluate(facts[address], content, policy, day, Stage.DATA)
-            final = at_rcpt if at_rcpt.decision.action is Action.REJECT else at_data
+            final = at_rcpt.decision
+            if final.action is not Action.REJECT:
+                final = placed_decision(at_data.decision, raw)  # as the relay's copy will be
+            enforced = final
+            if monitor and final.action is Action.REJECT:
+                enforced = replace(final, action=Action.FORWARD, rewrite=None, monitored=final)
             if as_json:
                 record = {
                     "recipient": address,
                     "today": day.isoformat(),
-                    "action": final.decision.action.value,
+                    "action": enforced.action.value,
+                    "rules": list(enforced.acting_rules),
+                    "reasons": [finding.reason for finding in enforced.acting],
                     "stages": [_stage_dict(at_rcpt), _stage_dict(at_data)],
                     "feedback": [_feedback_dict(entry) for entry in feedback[address]],
                 }
+                if enforced.monitored is not None:
+                    record["would"] = final.action.value
+                    record["would_rules"] = list(final.acting_rules)
                 out.append(json.dumps(record))
                 continue
             out.append(f"== {address}")
@@ -86,11 +99,27 @@ def explain(
             if feedback[address]:
                 out.append("-- bounces and complaints received")
                 out.extend(_feedback_line(entry) for entry in feedback[address])
-            out.append(f"=> {final.decision.action.value.upper()}")
+            out.append(_verdict(enforced, final))
         return out
 
     for line in run_with_settings(work, config_file):
         click.echo(line)
+
+
+def _verdict(enforced: RecipientDecision, final: RecipientDecision) -> str:
+    """The last line: the action and the rules that acted, as the log line names them."""
+    line = f"=> {enforced.action.value.upper()}"
+    if enforced.acting_rules:
+        line += " (" + ", ".join(enforced.acting_rules) + ")"
+    if enforced.monitored is not None:
+        line += (
+            f"; monitor mode, enforce would {final.action.value.upper()} ("
+            + ", ".join(final.acting_rules)
+            + ")"
+        )
+    if final.action is Action.REWRITE:
+        line += "; " + "; ".join(f.reason for f in final.acting if f.rule in FOOTER_RULES)
+    return line.rstrip("; ")
 
 
 def _stage_dict(evaluation: Evaluation) -> dict[str, object]:
@@ -99,7 +128,7 @@ def _stage_dict(evaluation: Evaluation) -> dict[str, object]:
         "stage": decision.stage.value,
         "action": decision.action.value,
         "basis": decision.basis.value,
-        "rules": list(decision.rule_ids),
+        "rules": list(decision.rule_ids),  # every hit; the top-level "rules" are the acting ones
         "reasons": [finding.reason for finding in decision.findings],
         "facts": decision.facts,
     }

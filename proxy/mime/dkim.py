@@ -8,6 +8,7 @@ a valid signature (RFC 8058 section 4). Without a key, the service logs a warnin
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import dkim
@@ -17,7 +18,10 @@ from proxy.errors import ConfigError, ConfigProblem
 from proxy.mime.tree import detect_eol, parse
 from proxy.settings import DkimSettings
 
-__all__ = ["DkimSigner", "has_dkim_signature"]
+__all__ = ["OVERSIGNED", "DkimSigner", "has_dkim_signature"]
+
+# Fields a receiver must not see a second copy of: signed once more than they occur.
+OVERSIGNED = frozenset({b"from", b"subject", b"list-unsubscribe", b"list-unsubscribe-post"})
 
 
 class DkimSigner:
@@ -36,7 +40,7 @@ class DkimSigner:
         self._domain = domain.encode("ascii")
         self._selector = selector.encode("ascii")
         self._key = private_key_pem
-        self._headers = [name.encode("ascii") for name in names]
+        self._headers = list(dict.fromkeys(name.encode("ascii") for name in names))
 
     @classmethod
     def from_settings(cls, settings: DkimSettings, source: str = "settings") -> DkimSigner | None:
@@ -70,8 +74,22 @@ class DkimSigner:
         except (ValueError, UnicodeEncodeError) as exc:
             raise ConfigError([ConfigProblem(source, "dkim.private_key_file", str(exc))]) from None
 
+    def _include(self, message: bytes) -> list[bytes]:
+        """Each configured field once per occurrence, and the oversigned ones once more: an
+        extra `h=` entry signs the field's absence, so a second `List-Unsubscribe` (or From,
+        Subject, List-Unsubscribe-Post) added on the way breaks the signature."""
+        present = Counter(item.key.encode("ascii") for item in parse(message).fields)
+        include: list[bytes] = []
+        for name in self._headers:
+            count = present.get(name, 0) + (1 if name in OVERSIGNED else 0)
+            include.extend([name] * max(count, 1))
+        return include
+
     def sign(self, message: bytes) -> bytes:
-        """`message` with a DKIM-Signature field prepended, in the message's line endings."""
+        """`message` with a DKIM-Signature field prepended, in the message's line endings.
+
+        About 8 ms for a 2048-bit key: the service calls it in a worker thread.
+        """
         eol = detect_eol(message)
         canonical = message if eol == b"\r\n" else message.replace(b"\n", b"\r\n")
         signature = dkim.sign(
@@ -80,7 +98,7 @@ class DkimSigner:
             self._domain,
             self._key,
             canonicalize=(b"relaxed", b"relaxed"),
-            include_headers=self._headers,
+            include_headers=self._include(message),
             linesep=eol,
         )
         return bytes(signature) + message

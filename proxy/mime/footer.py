@@ -60,8 +60,13 @@ def _printable_line(value: str) -> str:
     return _SPACES.sub(" ", printable).strip()
 
 
-def render_footer(template: FooterTemplate, values: FooterValues, html: bool, notice: bool) -> str:
-    """The footer (and, with `notice`, the GDPR art. 14 notice after it), text or HTML.
+def render_footer(
+    template: FooterTemplate, values: FooterValues, html: bool, notice: bool, footer: bool = True
+) -> str:
+    """The footer and/or (with `notice`) the GDPR art. 14 notice after it, text or HTML.
+
+    `footer=False` renders the notice alone: in the policy's `require` footer mode the
+    message carries its own footer and the relay adds only what it lacks.
 
     In HTML every value is escaped, quotes included, since URLs land in href attributes:
     a source such as `<b>Fair & Co</b>` shows as typed and cannot inject markup.
@@ -80,14 +85,11 @@ def render_footer(template: FooterTemplate, values: FooterValues, html: bool, no
     for name in _PER_RECIPIENT:
         cleaned[name] = _prepare(getattr(values, name), html)
     if html:
-        parts = [template.html.format_map(cleaned)]
-        if notice:
-            parts.append(template.notice_html.format_map(cleaned))
-        return "\n".join(parts)
-    parts = [template.text.format_map(cleaned)]
-    if notice:
-        parts.append(template.notice_text.format_map(cleaned))
-    return "\n\n".join(parts)
+        chosen = [(footer, template.html), (notice, template.notice_html)]
+    else:
+        chosen = [(footer, template.text), (notice, template.notice_text)]
+    parts = [text.format_map(cleaned) for wanted, text in chosen if wanted]
+    return ("\n" if html else "\n\n").join(parts)
 
 
 def _prepare(value: str, html: bool) -> str:

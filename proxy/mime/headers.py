@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import re
 from collections.abc import Callable, Sequence
@@ -12,6 +13,7 @@ from proxy.mime.tree import Entity
 __all__ = [
     "MARKER_HEADER",
     "MAX_LINE",
+    "body_digest",
     "build_header_block",
     "fold",
     "has_valid_marker",
@@ -50,19 +52,28 @@ def _refold_if_long(raw: bytes, eol: bytes) -> bytes:
     return fold(name, value, eol)
 
 
-def marker_value(key: bytes, message_id: str) -> str:
-    """Marker bound to the Message-ID by an HMAC, so a sending tool cannot forge "footed"."""
-    mac = hmac.new(key, b"prospect-relay/footer-marker\x00" + message_id.strip().encode(), "sha256")
-    return "v1 " + base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode("ascii")
+def body_digest(body: bytes) -> bytes:
+    """SHA-256 of a body as any relay on the way would pass it: line endings and trailing
+    white space do not count (an MTA may turn LF into CRLF)."""
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).digest()
 
 
-def has_valid_marker(root: Entity, key: bytes) -> bool:
-    """True when the message carries this relay's marker for its own Message-ID."""
-    expected = marker_value(key, root.get("message-id") or "")
-    return any(
-        item.key == MARKER_HEADER.lower() and hmac.compare_digest(item.value.strip(), expected)
-        for item in root.fields
-    )
+def marker_value(key: bytes, message_id: str, digest: bytes) -> str:
+    """Marker bound by an HMAC to the Message-ID and to the footed body's digest: a sending
+    tool cannot forge "footed", and a marker copied onto another body does not count."""
+    data = b"prospect-relay/footer-marker/v2\x00" + message_id.strip().encode() + b"\x00" + digest
+    mac = hmac.new(key, data, "sha256")
+    return "v2 " + base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode("ascii")
+
+
+def has_valid_marker(message: bytes, root: Entity, key: bytes) -> bool:
+    """True when the message carries this relay's marker for its Message-ID and body."""
+    found = [item for item in root.fields if item.key == MARKER_HEADER.lower()]
+    if not found:
+        return False
+    digest = body_digest(message[root.body_start : root.end])
+    expected = marker_value(key, root.get("message-id") or "", digest)
+    return any(hmac.compare_digest(item.value.strip(), expected) for item in found)
 
 
 def _set_charset_utf8(raw: bytes, eol: bytes) -> bytes:

@@ -145,5 +145,5 @@ def _read(
         signed_or_encrypted=signed,
         has_unsubscribe_link=mentions.unsubscribe_link,
         has_source_statement=mentions.source_statement,
-        already_footed=has_valid_marker(root, marker_key),
+        already_footed=has_valid_marker(message, root, marker_key),
     )

@@ -9,33 +9,32 @@ afterwards (proxy.mime.dkim), never before.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from proxy.mime.headers import (
     MARKER_HEADER,
     MAX_LINE,
+    body_digest,
     build_header_block,
     fold,
     has_valid_marker,
     marker_value,
 )
+from proxy.mime.layout import FooterLayout, Placement, footer_layout
 from proxy.mime.mentions import check_required_mentions
-from proxy.mime.textpart import PartEdit, foot_part, footer_part
-from proxy.mime.tree import (
-    FROZEN_TYPES,
-    Entity,
-    boundary_of,
-    detect_eol,
-    iter_visible_text,
-    parse,
-)
+from proxy.mime.textpart import PartEdit, foot_part, footer_alternative
+from proxy.mime.tree import Entity, detect_eol, parse
 
 __all__ = [
     "MARKER_HEADER",
     "QUEUE_HEADER",
+    "Placement",
     "RewriteInstructions",
+    "RewriteResult",
     "check_required_mentions",
     "rewrite",
+    "rewrite_copy",
 ]
 
 QUEUE_HEADER = "X-Prospect-Relay-Queue-Id"
@@ -89,9 +88,7 @@ class RewriteInstructions:
         return False
 
 
-def _new_headers(
-    plan: RewriteInstructions, footed: bool, message_id: str, eol: bytes
-) -> list[bytes]:
+def _new_headers(plan: RewriteInstructions, eol: bytes) -> list[bytes]:
     headers: list[bytes] = []
     if plan.visible_recipient is not None:
         headers.append(b"To: <" + plan.visible_recipient.encode("utf-8") + b">" + eol)
@@ -102,57 +99,97 @@ def _new_headers(
         headers.append(fold(b"List-Unsubscribe", ", ".join(links).encode("ascii"), eol))
     if plan.list_unsubscribe_url:
         headers.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" + eol)
-    if footed:
-        value = marker_value(plan.marker_key, message_id).encode("ascii")
-        headers.append(MARKER_HEADER.encode("ascii") + b": " + value + eol)
     if plan.queue_id:
         headers.append(QUEUE_HEADER.encode("ascii") + b": " + plan.queue_id.encode("ascii") + eol)
     return headers
 
 
-def _footer_part(root: Entity, plan: RewriteInstructions, eol: bytes) -> tuple[int, bytes] | None:
-    """Where and what to insert: a footer part for a multipart/mixed with no text body."""
-    if root.content_type != "multipart/mixed" or not root.children:
-        return None
-    boundary = boundary_of(root)
-    if boundary is None:
-        return None
-    return root.children[-1].end, eol + b"--" + boundary + eol + footer_part(plan.footer_text, eol)
+def _marker(plan: RewriteInstructions, root: Entity, body: bytes, eol: bytes) -> bytes:
+    value = marker_value(plan.marker_key, root.get("message-id") or "", body_digest(body))
+    return MARKER_HEADER.encode("ascii") + b": " + value.encode("ascii") + eol
 
 
-def rewrite(message: bytes, plan: RewriteInstructions) -> bytes:
-    """The recipient's copy of `message`, rewritten per `plan`; never raises on bad MIME."""
-    eol = detect_eol(message)
+@dataclass(frozen=True, slots=True)
+class RewriteResult:
+    """The copy, and what its footer placement actually was (the record says this)."""
+
+    message: bytes
+    footer: Placement | None  # None: no footer asked, or the message already carried it
+    detail: str = ""  # where it went, or why it could not be placed
+
+    @property
+    def footed(self) -> bool:
+        return self.footer in (Placement.PARTS, Placement.WRAPPED)
+
+
+def _part_edits(
+    message: bytes, layout: FooterLayout, plan: RewriteInstructions, eol: bytes
+) -> tuple[list[tuple[int, int, bytes]], PartEdit | None]:
+    """Byte edits that foot the layout's text parts (the root's own edit returned apart)."""
     root = parse(message)
-    footed = has_valid_marker(root, plan.marker_key)
     edits: list[tuple[int, int, bytes]] = []
     root_edit: PartEdit | None = None
-    if plan.footer_text and not footed:
-        for part in iter_visible_text(root):
-            footer = plan.footer_html if part.content_type == "text/html" else plan.footer_text
-            edit = foot_part(message, part, footer, eol)
-            if edit is None:
-                continue
-            footed = True
-            if part is root:
-                root_edit = edit
-                continue
-            if edit.cte or edit.relabel_utf8:
-                block = build_header_block(
-                    message,
-                    part,
-                    eol,
-                    cte=edit.cte,
-                    relabel_utf8=edit.relabel_utf8,
-                    body_follows=True,
-                )
-                edits.append((part.header_start, part.header_end, block))
-            edits.append((part.body_start, part.end, edit.body))
-        if not footed and root.content_type not in FROZEN_TYPES:
-            added = _footer_part(root, plan, eol)
-            if added is not None:
-                edits.append((added[0], added[0], added[1]))
-                footed = True
+    for part in layout.targets:
+        footer = plan.footer_html if part.content_type == "text/html" else plan.footer_text
+        edit = foot_part(message, part, footer, eol)
+        if edit is None:  # the layout probed this part: only a footer-specific failure
+            raise ValueError("a text part refused the footer after accepting the probe")
+        if part is root:
+            root_edit = edit
+            continue
+        if edit.cte or edit.relabel_utf8:
+            block = build_header_block(
+                message,
+                part,
+                eol,
+                cte=edit.cte,
+                relabel_utf8=edit.relabel_utf8,
+                body_follows=True,
+            )
+            edits.append((part.header_start, part.header_end, block))
+        edits.append((part.body_start, part.end, edit.body))
+    return edits, root_edit
+
+
+def _apply(message: bytes, start: int, edits: list[tuple[int, int, bytes]]) -> bytes:
+    """`message[start:]` with the (sorted, non-overlapping) edits applied."""
+    out: list[bytes] = []
+    cursor = start
+    for begin, end, replacement in edits:
+        out.append(message[cursor:begin])
+        out.append(replacement)
+        cursor = end
+    out.append(message[cursor:])
+    return b"".join(out)
+
+
+def rewrite_copy(message: bytes, plan: RewriteInstructions) -> RewriteResult:
+    """The recipient's copy of `message`, rewritten per `plan`, and where its footer went.
+
+    Never raises on bad MIME: a message whose footer cannot be placed comes back unfooted
+    with `footer=Placement.REFUSED` (the caller refuses the recipient, see layout.py).
+    """
+    eol = detect_eol(message)
+    root = parse(message)
+    placement: Placement | None = None
+    detail = ""
+    if plan.footer_text and not has_valid_marker(message, root, plan.marker_key):
+        layout = footer_layout(message)
+        placement, detail = layout.placement, layout.describe()
+    if placement is Placement.WRAPPED:
+        return RewriteResult(_wrapped(message, root, plan, eol), placement, detail)
+    root_edit: PartEdit | None = None
+    edits: list[tuple[int, int, bytes]] = []
+    if placement is Placement.PARTS:
+        edits, root_edit = _part_edits(message, footer_layout(message), plan, eol)
+    if root_edit is not None:
+        edits.append((root.body_start, root.end, root_edit.body))
+    content = _apply(message, root.body_start, sorted(edits, key=lambda edit: edit[0]))
+    extra = _new_headers(plan, eol)
+    if placement is Placement.PARTS or (
+        placement is None and has_valid_marker(message, root, plan.marker_key)
+    ):
+        extra.append(_marker(plan, root, content, eol))
     header = build_header_block(
         message,
         root,
@@ -161,18 +198,66 @@ def rewrite(message: bytes, plan: RewriteInstructions) -> bytes:
         cte=root_edit.cte if root_edit else None,
         relabel_utf8=root_edit.relabel_utf8 if root_edit else False,
         refold=True,
-        extra=_new_headers(plan, footed, root.get("message-id") or "", eol),
+        extra=extra,
         body_follows=root_edit is not None,
     )
-    edits.append((root.header_start, root.header_end, header))
-    if root_edit is not None:  # after the header edit: both may start at the same offset
-        edits.append((root.body_start, root.end, root_edit.body))
-    edits.sort(key=lambda edit: edit[0])  # stable: equal offsets keep the order above
-    out: list[bytes] = []
-    cursor = 0
-    for start, end, replacement in edits:
-        out.append(message[cursor:start])
-        out.append(replacement)
-        cursor = end
-    out.append(message[cursor:])
-    return b"".join(out)
+    blank = message[root.header_end : root.body_start]
+    return RewriteResult(message[: root.header_start] + header + blank + content, placement, detail)
+
+
+def rewrite(message: bytes, plan: RewriteInstructions) -> bytes:
+    """The recipient's copy of `message` (see rewrite_copy); never raises on bad MIME."""
+    return rewrite_copy(message, plan).message
+
+
+_CONTENT_FIELDS = ("content-", "mime-version")
+
+
+def _is_content_field(key: str) -> bool:
+    return key.startswith(_CONTENT_FIELDS)
+
+
+def _boundary(message: bytes) -> bytes:
+    while True:
+        boundary = b"=_prospect-relay-" + secrets.token_hex(10).encode("ascii")
+        if boundary not in message:
+            return boundary
+
+
+def _wrapped(message: bytes, root: Entity, plan: RewriteInstructions, eol: bytes) -> bytes:
+    """`multipart/mixed` of the original entity (its content fields and body, byte for
+    byte) and a footer part (text and HTML alternatives)."""
+    boundary = _boundary(message)
+    inner = b"".join(
+        message[item.start : item.end]
+        if message[item.start : item.end].endswith(b"\n")
+        else message[item.start : item.end] + eol
+        for item in root.fields
+        if item.key.startswith("content-")
+    )
+    original_body = message[root.body_start : root.end]
+    content = (
+        b"--" + boundary + eol
+        + inner + eol
+        + original_body + eol
+        + b"--" + boundary + eol
+        + footer_alternative(plan.footer_text, plan.footer_html, boundary + b"-f", eol)
+        + eol + b"--" + boundary + b"--" + eol
+    )  # fmt: skip
+    mixed = [
+        b"MIME-Version: 1.0" + eol,
+        b'Content-Type: multipart/mixed; boundary="' + boundary + b'"' + eol,
+    ]
+    if root.cte in ("8bit", "binary"):
+        mixed.append(b"Content-Transfer-Encoding: " + root.cte.encode("ascii") + eol)
+    fields = tuple(item for item in root.fields if not _is_content_field(item.key))
+    outer = Entity(root.header_start, root.header_end, root.header_end, root.header_end, fields)
+    header = build_header_block(
+        message,
+        outer,
+        eol,
+        drop=plan.removes,
+        refold=True,
+        extra=[*mixed, *_new_headers(plan, eol), _marker(plan, root, content, eol)],
+    )
+    return message[: root.header_start] + header + eol + content

@@ -16,9 +16,10 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from proxy.mime.htmlplace import html_spot
 from proxy.mime.tree import Entity, decode_transfer
 
-__all__ = ["PartEdit", "foot_part", "footer_part"]
+__all__ = ["PartEdit", "foot_part", "footer_alternative"]
 
 _PROBE = "</body>\nA=~+"
 _RAW_CTES = frozenset({"7bit", "8bit", "binary", ""})
@@ -57,15 +58,19 @@ def _line_ending(data: bytes, default: bytes) -> bytes:
     return b"\r\n" if newline > 0 and data[newline - 1] == 0x0D else b"\n"
 
 
-def _place(body: bytes, footer: bytes, html: bool, eol: bytes) -> bytes:
-    """Body with the footer before the last </body> (or </html>), else at the end."""
+def _place(body: bytes, footer: bytes, html: bool, eol: bytes) -> bytes | None:
+    """Body with the footer at the end, or for HTML where proxy.mime.htmlplace finds a
+    visible spot (None when there is none). `body` is in an ASCII-compatible encoding."""
     if html:
-        lower = body.lower()
-        idx = lower.rfind(b"</body")
-        if idx < 0:
-            idx = lower.rfind(b"</html")
-        if idx >= 0:
-            return body[:idx] + footer + eol + body[idx:]
+        spot = html_spot(body.decode("latin-1"))  # octets <-> characters one to one
+        if spot is None:
+            return None
+        idx = spot.offset
+        closing = spot.closing.encode("ascii")
+        if idx < len(body):
+            return body[:idx] + closing + footer + eol + body[idx:]
+        lead = body if not body or body.endswith(b"\n") else body + eol
+        return lead + closing + footer + eol
     if not body:
         return footer + eol
     lead = body if body.endswith(b"\n") else body + eol
@@ -102,19 +107,27 @@ def _insert(
         except UnicodeDecodeError:
             return None
         placed = _place(text.encode("utf-8"), footer.encode("utf-8"), html, eol)
-        return placed.decode("utf-8").encode(codec), False
+        return None if placed is None else (placed.decode("utf-8").encode(codec), False)
     target = codec or "ascii"
     try:
-        return _place(data, footer.encode(target), html, eol), False
+        encoded = footer.encode(target)
     except UnicodeEncodeError:
         pass
+    else:
+        return _relabelled(_place(data, encoded, html, eol), False)
     if html:
-        return _place(data, footer.encode(target, "xmlcharrefreplace"), html, eol), False
+        referenced = footer.encode(target, "xmlcharrefreplace")
+        return _relabelled(_place(data, referenced, html, eol), False)
     readable = _decode_text(data, codec)
     if readable is not None:
-        return _place(readable.encode("utf-8"), footer.encode("utf-8"), html, eol), True
+        utf8 = readable.encode("utf-8")
+        return _relabelled(_place(utf8, footer.encode("utf-8"), html, eol), True)
     folded = _ascii_fold(footer).encode(target, "replace")
-    return _place(data, folded, html, eol), False
+    return _relabelled(_place(data, folded, html, eol), False)
+
+
+def _relabelled(placed: bytes | None, relabel: bool) -> tuple[bytes, bool] | None:
+    return None if placed is None else (placed, relabel)
 
 
 def _needs_qp(payload: bytes, cte: str) -> bool:
@@ -155,14 +168,25 @@ def foot_part(message: bytes, part: Entity, footer: str, eol: bytes) -> PartEdit
     return PartEdit(base64.encodebytes(payload).replace(b"\n", eol), None, relabel)
 
 
-def footer_part(footer: str, eol: bytes) -> bytes:
-    """A whole new text/plain part (headers and body) holding only the footer."""
-    text = footer.replace("\r\n", "\n").encode("utf-8")
+def _utf8_part(content_type: bytes, text: str, eol: bytes) -> bytes:
     return (
-        b"Content-Type: text/plain; charset=utf-8"
+        b"Content-Type: " + content_type + b"; charset=utf-8" + eol
+        + b"Content-Transfer-Encoding: quoted-printable" + eol
         + eol
-        + b"Content-Transfer-Encoding: quoted-printable"
+        + _encode_qp(text.replace("\r\n", "\n").encode("utf-8"), eol)
+    )  # fmt: skip
+
+
+def footer_alternative(text: str, html: str, boundary: bytes, eol: bytes) -> bytes:
+    """A whole `multipart/alternative` part (headers and body): the footer in text and HTML,
+    for a message wrapped because none of its own parts could carry it."""
+    page = "<!DOCTYPE html>\n<html><body>\n" + html + "\n</body></html>\n"
+    return (
+        b'Content-Type: multipart/alternative; boundary="' + boundary + b'"' + eol
         + eol
-        + eol
-        + _encode_qp(text, eol)
-    )
+        + b"--" + boundary + eol
+        + _utf8_part(b"text/plain", text + "\n", eol) + eol
+        + b"--" + boundary + eol
+        + _utf8_part(b"text/html", page, eol) + eol
+        + b"--" + boundary + b"--"
+    )  # fmt: skip

@@ -5,10 +5,11 @@ first, a missing campaign or country is null). CSV: header `section,key,action,c
 row per number: `total` (key `messages` / `recipients`), `action`, `rule`, `campaign`,
 `country` (per action), `top_rejection` (action `reject`), `unsubscribe` (key = origin),
 `request` (key = access|erasure, action = open|overdue|fulfilled: data subjects' requests,
-every open one and those fulfilled in the period) and `feedback` (key = campaign, action =
-delivered | hard-bounce | soft-bounce | complaint); a missing campaign or country is an
-empty key. Bounce and complaint rates are judged against the policy's `[bounces]`
-thresholds (complaints: limit 0.3 %, aim 0.1 %).
+every open one and those fulfilled in the period), `feedback` (key = campaign, action =
+delivered | hard-bounce | soft-bounce | complaint), and for monitor mode `would` (key =
+the action enforce mode would have taken) and `top_would_reject` (key = deciding rule); a
+missing campaign or country is an empty key. Bounce and complaint rates are judged
+against the policy's `[bounces]` thresholds (complaints: limit 0.3 %, aim 0.1 %).
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ def render_json(report: Report, thresholds: Bounces = DEFAULT_THRESHOLDS) -> str
             "complaint_rate_target_pct": thresholds.complaint_rate_target,
             "bounce_rate_max_pct": thresholds.bounce_rate_max,
         },
+        "would": dict(report.would),
+        "top_would_reject": [
+            {"rule": rule, "recipients": count} for rule, count in report.top_would_reject
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -118,6 +123,10 @@ def _csv_rows(report: Report) -> Iterator[tuple[str, str, str, int]]:
         yield "feedback", key, "hard-bounce", rate.hard_bounces
         yield "feedback", key, "soft-bounce", rate.soft_bounces
         yield "feedback", key, "complaint", rate.complaints
+    for action, count in report.would.items():
+        yield "would", action, "", count
+    for rule, count in report.top_would_reject:
+        yield "top_would_reject", rule, "reject", count
 
 
 def render_csv(report: Report, out: TextIO) -> None:
@@ -163,6 +172,15 @@ def render_table(
         for rule, count in report.top_rejections:
             top.add_row(rule, f"{count:,}")
         console.print(top)
+    if report.would:
+        would = Table(title="Monitor mode: forwarded, enforce would have", title_justify="left")
+        would.add_column("action")
+        would.add_column("recipients", justify="right")
+        for action, count in report.would.items():
+            would.add_row(action, f"{count:,}")
+        for rule, count in report.top_would_reject:
+            would.add_row(f"  reject: {rule}", f"{count:,}")
+        console.print(would)
     for title, label, items in (
         ("Recipients by rule", "rule", report.by_rule),
         ("Recipients by campaign", "campaign", report.by_campaign),

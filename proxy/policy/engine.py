@@ -285,8 +285,11 @@ def explain_lines(evaluation: Evaluation) -> list[str]:
     lines.append("facts: " + " ".join(f"{k}={v!r}" for k, v in decision.facts.items()))
     for verdict in evaluation.verdicts:
         if isinstance(verdict, Finding):
+            # "moot": a refused recipient's rewrite rules hit, but nothing is rewritten
+            moot = verdict.action is Action.REWRITE and decision.action is not Action.REWRITE
+            label = "moot" if moot else "hit "
             lines.append(
-                f"  hit   {verdict.rule:<22} {verdict.action.value:<8} {verdict.reason} "
+                f"  {label}  {verdict.rule:<22} {verdict.action.value:<8} {verdict.reason} "
                 f"[{verdict.reason_code}]"
             )
         else:

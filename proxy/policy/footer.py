@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 __all__ = [
     "DEFAULT_FOOTERS",
     "PLACEHOLDERS",
+    "URL_PLACEHOLDERS",
     "FooterTemplate",
     "authority_for",
     "retention_for",
@@ -36,6 +37,9 @@ PLACEHOLDERS = frozenset(
 )
 
 
+URL_PLACEHOLDERS = frozenset({"unsubscribe_url", "unsubscribe_mailto", "privacy_url"})
+
+
 class FooterTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,6 +55,24 @@ class FooterTemplate(BaseModel):
             if name is not None and name not in PLACEHOLDERS:
                 raise ValueError(
                     f"unknown placeholder {{{name}}}; known: {', '.join(sorted(PLACEHOLDERS))}"
+                )
+        return value
+
+    @field_validator("text", "notice_text")
+    @classmethod
+    def _links_end_cleanly(cls, value: str) -> str:
+        """In plain text a mail client links what touches a URL: `TOKEN.` opens a page that
+        answers 400. A URL is followed by white space or the end, or written `<URL>`."""
+        parsed = list(string.Formatter().parse(value))
+        for index, (literal, name, _, _) in enumerate(parsed):
+            if name not in URL_PLACEHOLDERS:
+                continue
+            following = parsed[index + 1][0] if index + 1 < len(parsed) else ""
+            bracketed = literal.endswith("<") and following.startswith(">")
+            if following and not following[0].isspace() and not bracketed:
+                raise ValueError(
+                    f"{{{name}}} is followed by {following[0]!r}: end a URL with a space or a "
+                    f"line break, or write <{{{name}}}>"
                 )
         return value
 
@@ -90,8 +112,8 @@ DEFAULT_FOOTERS: dict[str, FooterTemplate] = {
             "à défaut notre intérêt légitime à prospecter (RGPD, art. 6.1 a et f). "
             "Source de vos données : {source}. Durée de conservation : {retention} après notre "
             "dernier échange. Vous pouvez vous opposer à tout moment et gratuitement à ce "
-            "traitement : {unsubscribe_url}. Accès, rectification, effacement et autres droits : "
-            "{privacy_url}. Vous pouvez introduire une réclamation auprès de {authority}."
+            "traitement : {unsubscribe_url}\nAccès, rectification, effacement et autres droits : "
+            "{privacy_url}\nVous pouvez introduire une réclamation auprès de {authority}."
         ),
         notice_html=(
             _box("fr", notice=True)
@@ -128,8 +150,8 @@ DEFAULT_FOOTERS: dict[str, FooterTemplate] = {
             "our partner, otherwise our legitimate interest in prospecting (GDPR art. 6(1)(a) "
             "and (f)). Source of your data: {source}. Retention: {retention} after our last "
             "contact. You may object to this processing at any time, free of charge: "
-            "{unsubscribe_url}. Access, rectification, erasure and your other rights: "
-            "{privacy_url}. You have the right to lodge a complaint with {authority}."
+            "{unsubscribe_url}\nAccess, rectification, erasure and your other rights: "
+            "{privacy_url}\nYou have the right to lodge a complaint with {authority}."
         ),
         notice_html=(
             _box("en", notice=True) + "<strong>Your data (GDPR art. 14)</strong>: {legal_name}, "
@@ -164,8 +186,8 @@ DEFAULT_FOOTERS: dict[str, FooterTemplate] = {
             "sonst unser berechtigtes Interesse an Direktwerbung (Art. 6 Abs. 1 lit. a und f "
             "DSGVO). Herkunft Ihrer Daten: {source}. Speicherdauer: {retention} nach unserem "
             "letzten Kontakt. Sie können dieser Verarbeitung jederzeit kostenlos widersprechen: "
-            "{unsubscribe_url}. Auskunft, Berichtigung, Löschung und Ihre weiteren Rechte: "
-            "{privacy_url}. Sie haben das Recht, sich bei {authority} zu beschweren."
+            "{unsubscribe_url}\nAuskunft, Berichtigung, Löschung und Ihre weiteren Rechte: "
+            "{privacy_url}\nSie haben das Recht, sich bei {authority} zu beschweren."
         ),
         notice_html=(
             _box("de", notice=True) + "<strong>Datenschutzhinweis (Art. 14 DSGVO)</strong>: "

@@ -26,6 +26,8 @@ EXPORT_COLUMNS = (
     "rule_ids",
     "basis",
     "instance",
+    "would_action",
+    "would_rule_ids",
 )
 _FETCH = 2000
 

@@ -25,6 +25,8 @@ class AuditRecord:
     country: str | None = None
     instance: str = ""
     basis_detail: str | None = None  # JSON, see proxy.rights.basis_detail
+    would_action: Action | None = None  # monitor mode: the refusal not enforced
+    would_rule_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

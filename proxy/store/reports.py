@@ -5,14 +5,20 @@ Everything is counted by the database (GROUP BY over the indexed `created_at` ra
 Per-rule counts: `rule_ids` is a comma-separated text column, and splitting strings in SQL
 is not portable between SQLite and PostgreSQL, so the database groups by the whole
 `rule_ids` value (a handful of distinct rule combinations) and each combination's count is
-credited to every rule it names here. A recipient refused by two rules counts for both.
+credited to every rule it names here.
+
+One convention, shared with /metrics: `rule_ids` holds the rules that acted (a refused
+recipient's refusing rules, never rewrite rules), deciding rule first. "By rule" credits a
+recipient to every acting rule (`prospect_relay_rule_hits_total`); the top rejections count
+each refused recipient once, under its deciding rule (`prospect_relay_recipients_total`).
+Monitor mode records what enforce mode would have done: `would` and `top_would_reject`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
@@ -89,12 +95,14 @@ class Report:
     by_rule: tuple[Breakdown, ...]  # most frequent first
     by_campaign: tuple[Breakdown, ...]
     by_country: tuple[Breakdown, ...]
-    top_rejections: tuple[tuple[str, int], ...]  # (rule, rejected recipients), at most 10
+    top_rejections: tuple[tuple[str, int], ...]  # (deciding rule, rejected recipients), <= 10
     unsubscribes: Mapping[str, int]  # suppression entries added in the window, by origin
     # Data subjects' requests: every open one (with its due date), and those fulfilled in
     # the window (the until bound is not applied: an open request is owed now).
     requests: tuple[RightsRequest, ...] = ()
     feedback: tuple[FeedbackRate, ...] = ()  # campaigns with deliveries or feedback
+    would: Mapping[str, int] = field(default_factory=dict)  # monitor mode: would-be actions
+    top_would_reject: tuple[tuple[str, int], ...] = ()  # (deciding rule, recipients), <= 10
 
 
 def _window_filter(window: ReportWindow) -> ColumnElement[bool]:
@@ -114,38 +122,51 @@ def _ranked(counts: _ByKey) -> tuple[Breakdown, ...]:
     return tuple(items)
 
 
-async def _groups(
-    connection: AsyncConnection, window: ReportWindow
-) -> tuple[Counter[str], _ByKey, _ByKey, _ByKey]:
+@dataclass(slots=True)
+class _Groups:
+    by_action: Counter[str]
+    by_rule: _ByKey = field(default_factory=dict)
+    by_campaign: _ByKey = field(default_factory=dict)
+    by_country: _ByKey = field(default_factory=dict)
+    deciding: _ByKey = field(default_factory=dict)  # deciding rule -> action -> recipients
+    would: Counter[str] = field(default_factory=Counter)
+    would_deciding: Counter[str] = field(default_factory=Counter)  # would-reject rules
+
+
+async def _groups(connection: AsyncConnection, window: ReportWindow) -> _Groups:
     """One scan of the window, grouped by every dimension the report shows."""
     count = func.count().label("n")
-    statement = (
-        select(
-            audit_records.c.action,
-            audit_records.c.rule_ids,
-            audit_records.c.campaign,
-            audit_records.c.country,
-            count,
-        )
-        .where(_window_filter(window))
-        .group_by(
-            audit_records.c.action,
-            audit_records.c.rule_ids,
-            audit_records.c.campaign,
-            audit_records.c.country,
-        )
+    columns = (
+        audit_records.c.action,
+        audit_records.c.rule_ids,
+        audit_records.c.campaign,
+        audit_records.c.country,
+        audit_records.c.would_action,
+        audit_records.c.would_rule_ids,
     )
-    by_action: Counter[str] = Counter({action.value: 0 for action in Action})
-    by_rule: _ByKey = {}
-    by_campaign: _ByKey = {}
-    by_country: _ByKey = {}
-    for action, rule_ids, campaign, country, n in await connection.execute(statement):
-        by_action[action] += n
-        by_campaign.setdefault(campaign, Counter())[action] += n
-        by_country.setdefault(country, Counter())[action] += n
-        for rule in dict.fromkeys(part for part in rule_ids.split(",") if part):
-            by_rule.setdefault(rule, Counter())[action] += n
-    return by_action, by_rule, by_campaign, by_country
+    statement = select(*columns, count).where(_window_filter(window)).group_by(*columns)
+    groups = _Groups(Counter({action.value: 0 for action in Action}))
+    rows = await connection.execute(statement)
+    for action, rule_ids, campaign, country, would, would_rules, n in rows:
+        groups.by_action[action] += n
+        groups.by_campaign.setdefault(campaign, Counter())[action] += n
+        groups.by_country.setdefault(country, Counter())[action] += n
+        rules = [part for part in rule_ids.split(",") if part]
+        for rule in dict.fromkeys(rules):
+            groups.by_rule.setdefault(rule, Counter())[action] += n
+        if rules:
+            groups.deciding.setdefault(rules[0], Counter())[action] += n
+        if would:
+            groups.would[would] += n
+            first = (would_rules or "").split(",")[0]
+            if would == Action.REJECT.value and first:
+                groups.would_deciding[first] += n
+    return groups
+
+
+def _top(counts: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    ranked = sorted(((key, n) for key, n in counts.items() if n > 0), key=lambda p: (-p[1], p[0]))
+    return tuple(ranked[:TOP_REJECTIONS])
 
 
 async def _messages(connection: AsyncConnection, window: ReportWindow) -> int:
@@ -218,27 +239,29 @@ async def build_report(engine: AsyncEngine, window: ReportWindow) -> Report:
         async with engine.connect() as connection:
             connection = await connection.execution_options(**options)
             async with connection.begin():
-                by_action, by_rule, by_campaign, by_country = await _groups(connection, window)
+                groups = await _groups(connection, window)
                 messages = await _messages(connection, window)
                 unsubscribes = await _unsubscribes(connection, window)
                 requests = await connection.execute(requests_statement(since=window.since))
                 rights = tuple(request_from_row(row) for row in requests)
                 feedback = await _feedback(connection, window)
-    rules = _ranked(by_rule)
-    rejected = sorted(
-        ((item.key, item.actions.get(Action.REJECT.value, 0)) for item in rules if item.key),
-        key=lambda pair: (-pair[1], pair[0]),
-    )
+    rejected = {
+        rule: actions.get(Action.REJECT.value, 0)
+        for rule, actions in groups.deciding.items()
+        if rule
+    }
     return Report(
         window=window,
         messages=messages,
-        recipients=sum(by_action.values()),
-        by_action=dict(by_action),
-        by_rule=rules,
-        by_campaign=_ranked(by_campaign),
-        by_country=_ranked(by_country),
-        top_rejections=tuple((rule, n) for rule, n in rejected if n > 0)[:TOP_REJECTIONS],
+        recipients=sum(groups.by_action.values()),
+        by_action=dict(groups.by_action),
+        by_rule=_ranked(groups.by_rule),
+        by_campaign=_ranked(groups.by_campaign),
+        by_country=_ranked(groups.by_country),
+        top_rejections=_top(rejected),
         unsubscribes=unsubscribes,
         requests=rights,
-        feedback=_rates(by_campaign, feedback),
+        feedback=_rates(groups.by_campaign, feedback),
+        would=dict(sorted(groups.would.items())),
+        top_would_reject=_top(groups.would_deciding),
     )

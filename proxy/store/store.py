@@ -823,6 +823,8 @@ class Store:
                 "basis": record.basis.value,
                 "basis_detail": record.basis_detail,
                 "instance": record.instance,
+                "would_action": record.would_action.value if record.would_action else None,
+                "would_rule_ids": ",".join(record.would_rule_ids) or None,
             }
             for record in records
         ]
@@ -853,6 +855,10 @@ class Store:
                     basis=Basis(row.basis),
                     instance=row.instance,
                     basis_detail=row.basis_detail,
+                    would_action=Action(row.would_action) if row.would_action else None,
+                    would_rule_ids=tuple(row.would_rule_ids.split(","))
+                    if row.would_rule_ids
+                    else (),
                 )
 
 

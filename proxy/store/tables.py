@@ -165,6 +165,9 @@ audit_records = Table(
     # and targets, consent date and method): the "why am I receiving this?" page shows it.
     Column("basis_detail", Text),
     Column("instance", String(100), nullable=False),
+    # monitor mode: what enforce mode would have done (NULL when it did it)
+    Column("would_action", String(16)),
+    Column("would_rule_ids", Text),
     Index(None, "campaign", "created_at"),
 )
 # A person's own records (the copy of their data, the "why" page) through a 64-bit prefix,

@@ -139,8 +139,8 @@ async def test_monitor_mode_forwards_what_enforce_refuses_and_says_so(
     assert delivered.rcpt_tos == ["jeanne@gmail.com"]
     [record] = [r for r in caplog.records if r.name == DECISION_LOGGER]
     [recipient] = record.decision["recipients"]  # type: ignore[attr-defined]
-    assert recipient["action"] == "forward"
-    assert recipient["rules"][0] == "b2c-no-consent"
+    assert recipient["action"] == "forward" and recipient["rules"] == []
+    assert recipient["would"] == "reject" and recipient["would_rules"][0] == "b2c-no-consent"
     assert any("would reject" in reason for reason in recipient["reasons"]), recipient
 
 
@@ -294,14 +294,16 @@ async def test_explain_prints_the_decision_and_the_rule_trail(
 
     assert result.exit_code == 0, result.output
     s1 = _stages(result.output, MARIE)
-    assert s1.rstrip().endswith("=> REWRITE")
+    assert re.search(
+        r"^=> REWRITE \(footer, list-unsubscribe\); footer added in 2 text parts$", s1, re.M
+    )
     assert "decision: rewrite at data" in s1 and "basis: consent" in s1
     assert re.search(r"^  hit   footer\s+rewrite", s1, re.M)
     assert re.search(r"^  hit   list-unsubscribe\s+rewrite", s1, re.M)
     assert re.search(r"^  miss  b2c-no-consent\s", s1, re.M)
     assert re.search(r"^  miss  suppressed\s", s1, re.M)
     s2 = _stages(result.output, "jeanne@gmail.com")
-    assert s2.rstrip().endswith("=> REJECT")
+    assert s2.rstrip().endswith("=> REJECT (b2c-no-consent)")
     assert "decision: reject at rcpt (b2c-no-consent:" in s2
     assert re.search(r"^  hit   consent-invalid\s.*pre-ticked", s2, re.M | re.I)
     assert re.search(r"^  hit   b2c-no-consent\s+reject", s2, re.M)

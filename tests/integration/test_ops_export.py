@@ -27,6 +27,8 @@ HEADER = [
     "rule_ids",
     "basis",
     "instance",
+    "would_action",
+    "would_rule_ids",
 ]
 MANY = 4321  # more than two fetch batches of the server-side cursor
 
@@ -93,6 +95,8 @@ async def test_export_streams_every_row_of_the_period(config: Path) -> None:
         "suppressed,b2c-no-consent",
         "none",
         "relay-2",
+        "",
+        "",
     ]
     assert body[1][:2] == ["2025-03-01T00:00:01.000000Z", "q1"]
     assert body[-1][:2] == [

@@ -59,8 +59,9 @@ def test_sign_then_verify(key_pair: tuple[bytes, bytes], eol: bytes) -> None:
     canonical = signed.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     assert dkim.verify(canonical, dnsfunc=_dns(record))
     header = canonical.split(b"\r\n\r\n")[0].lower()
-    assert b"list-unsubscribe:list-unsubscribe-post" in header.replace(b"\r\n ", b"").replace(
-        b" ", b""
+    signed_fields = header.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").replace(b" ", b"")
+    assert b"list-unsubscribe:list-unsubscribe:list-unsubscribe-post:list-unsubscribe-post" in (
+        signed_fields
     )
     assert b"c=relaxed/relaxed" in header.replace(b"\r\n", b"").replace(b" ", b"")
 
@@ -72,6 +73,31 @@ def test_tampering_after_signing_fails_verification(key_pair: tuple[bytes, bytes
     )
     tampered = signed.replace(b"https://r.example/u/T>", b"https://evil.example/u/T>")
     assert not dkim.verify(tampered, dnsfunc=_dns(record))
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        b"List-Unsubscribe: <https://evil.example/u>\r\n",
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        b"Subject: Gagnant !\r\n",
+        b"From: Bank <security@bank.example>\r\n",
+    ],
+)
+def test_a_second_copy_of_an_oversigned_field_breaks_the_signature(
+    key_pair: tuple[bytes, bytes], added: bytes
+) -> None:
+    """Issue 12: a second List-Unsubscribe added on top used to verify."""
+    pem, record = key_pair
+    signed = DkimSigner("acme.example", "sel1", pem, DkimSettings().headers).sign(
+        rewrite(MESSAGE, PLAN)
+    )
+    assert dkim.verify(signed, dnsfunc=_dns(record))
+    signature_end = signed.index(b"\r\nFrom:") + 2
+    tampered = signed[:signature_end] + added + signed[signature_end:]
+    assert not dkim.verify(tampered, dnsfunc=_dns(record))
+    below = signed.replace(b"\r\n\r\n", b"\r\n" + added + b"\r\n", 1)
+    assert not dkim.verify(below, dnsfunc=_dns(record))
 
 
 def test_from_settings(tmp_path: Path, key_pair: tuple[bytes, bytes]) -> None:

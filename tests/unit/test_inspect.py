@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.mime.headers import MARKER_HEADER, marker_value
+from proxy.mime.headers import MARKER_HEADER, body_digest, marker_value
 from proxy.mime.inspect import MAX_SUBJECT, read_message_facts
 from proxy.mime.rewrite import RewriteInstructions, rewrite
 
@@ -53,11 +53,26 @@ def test_marker_from_rewrite_is_recognised_only_with_the_key() -> None:
     assert not read_message_facts(footed, marker_key=b"other", **ENVELOPE).already_footed
     forged = MESSAGE.replace(b"Subject:", f"{MARKER_HEADER}: 1\r\nSubject:".encode())
     assert not read_message_facts(forged, marker_key=b"k", **ENVELOPE).already_footed
+    old = marker_value(b"k", "<m1@acme.example>", body_digest(b"x"))
     copied = MESSAGE.replace(
-        b"Message-ID: <m1@acme.example>",
-        f"Message-ID: <x@y>\r\n{MARKER_HEADER}: {marker_value(b'k', '<m1@acme.example>')}".encode(),
+        b"Message-ID: <m1@acme.example>", f"Message-ID: <x@y>\r\n{MARKER_HEADER}: {old}".encode()
     )
     assert not read_message_facts(copied, marker_key=b"k", **ENVELOPE).already_footed
+
+
+def test_replayed_marker_on_another_body_is_not_footed() -> None:
+    """Issue 12: the marker header of a delivered copy, put on a new message with the same
+    Message-ID, must not switch the footer and the notice off."""
+    plan = RewriteInstructions(footer_text="Footer", footer_html="<p>Footer</p>", marker_key=b"k")
+    footed = rewrite(MESSAGE, plan)
+    [marker] = [line for line in footed.split(b"\r\n") if line.startswith(MARKER_HEADER.encode())]
+    replay = MESSAGE.replace(b"Subject:", marker + b"\r\nSubject:")
+    assert replay != MESSAGE and b"Message-ID: <m1@acme.example>" in replay
+    assert not read_message_facts(replay, marker_key=b"k", **ENVELOPE).already_footed
+    assert b"Footer" in rewrite(replay, plan)
+    # the footed copy itself, line endings changed by an MTA on the way, still counts
+    relayed = footed.replace(b"\r\n", b"\n")
+    assert read_message_facts(relayed, marker_key=b"k", **ENVELOPE).already_footed
 
 
 def test_encrypted_and_opaque_signed_detected() -> None:

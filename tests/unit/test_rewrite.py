@@ -8,8 +8,14 @@ from email.message import EmailMessage
 
 import pytest
 
-from proxy.mime.headers import MARKER_HEADER, marker_value
-from proxy.mime.rewrite import RewriteInstructions, check_required_mentions, rewrite
+from proxy.mime.headers import MARKER_HEADER, body_digest, marker_value
+from proxy.mime.rewrite import (
+    Placement,
+    RewriteInstructions,
+    check_required_mentions,
+    rewrite,
+    rewrite_copy,
+)
 
 PLAN = RewriteInstructions(
     footer_text="Prospection commerciale — désinscription : https://r.example/u/T",
@@ -48,7 +54,7 @@ def test_plain_text_footer_appended_after_blank_line(eol: bytes) -> None:
     [
         (b"<html><body>Hi</body></html>", '<html><body>Hi<p class="ft">'),
         (b"<HTML><BODY>Hi</BODY></HTML>", '<HTML><BODY>Hi<p class="ft">'),
-        (b"<body>a</body><!-- </body> -->", "<!-- <p class"),
+        (b"<body>a</body><!-- </body> -->", "<body>a<p class"),  # not inside the comment
         (b"<div>no body tag</div>", '<div>no body tag</div>\r\n<p class="ft">'),
         (b"<html><p>x</p></html>", '<p>x</p><p class="ft">'),
     ],
@@ -110,7 +116,8 @@ def test_headers_replaced_removed_and_kept() -> None:
     assert head.count(b"List-Unsubscribe-Post:") == 1
     assert b"X-Prospect-Campaign" not in head and b"X-prospect-source" not in head
     assert b"X-Other: kept\r\n" in head and b"Message-ID: <m1@acme.example>\r\n" in head
-    assert head.endswith(b"X-Prospect-Relay-Queue-Id: QID1")
+    assert b"X-Prospect-Relay-Queue-Id: QID1\r\n" in head
+    assert head.split(b"\r\n")[-1].startswith(MARKER_HEADER.encode() + b": v2 ")
 
 
 def test_long_header_folded_and_over_long_input_refolded() -> None:
@@ -132,11 +139,19 @@ def test_forged_marker_does_not_skip_the_footer() -> None:
 
 
 def test_valid_marker_skips_footer_but_normalises_headers() -> None:
-    value = marker_value(b"k", "<m1@acme.example>")
+    value = marker_value(b"k", "<m1@acme.example>", body_digest(b"x\r\n"))
     headers = f"{MARKER_HEADER}: {value}\r\nX-Prospect-Campaign: c\r\nContent-Type: text/plain\r\n"
-    out = rewrite(msg(headers.encode(), b"x\r\n"), PLAN)
-    assert content(out) == "x\r\n" or content(out) == "x\n"
-    assert b"X-Prospect-Campaign" not in out and b"List-Unsubscribe:" in out
+    result = rewrite_copy(msg(headers.encode(), b"x\r\n"), PLAN)
+    assert content(result.message) == "x\r\n" or content(result.message) == "x\n"
+    assert b"X-Prospect-Campaign" not in result.message and b"List-Unsubscribe:" in result.message
+    assert result.footer is None  # the record says: nothing placed
+
+
+def test_valid_marker_on_another_body_does_not_skip_the_footer() -> None:
+    value = marker_value(b"k", "<m1@acme.example>", body_digest(b"x\r\n"))
+    headers = f"{MARKER_HEADER}: {value}\r\nContent-Type: text/plain\r\n"
+    result = rewrite_copy(msg(headers.encode(), b"new offer\r\n"), PLAN)
+    assert result.footer is Placement.PARTS and PLAN.footer_text in content(result.message)
 
 
 def test_headers_only_plan_leaves_body_alone() -> None:

@@ -12,7 +12,13 @@ import pytest
 from proxy.mime.dkim import has_dkim_signature
 from proxy.mime.footer import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
-from proxy.mime.rewrite import RewriteInstructions, check_required_mentions, rewrite
+from proxy.mime.rewrite import (
+    Placement,
+    RewriteInstructions,
+    check_required_mentions,
+    rewrite,
+    rewrite_copy,
+)
 from proxy.policy.footer import DEFAULT_FOOTERS
 
 CORPUS = sorted((Path(__file__).parents[1] / "corpus").glob("*.eml"))
@@ -68,6 +74,10 @@ def _leaves(message: EmailMessage) -> list[tuple[EmailMessage, bool]]:
     return out
 
 
+def _stripped(payload: object) -> object:
+    return payload.rstrip() if isinstance(payload, bytes) else payload
+
+
 def test_corpus_has_the_promised_shapes() -> None:
     assert len(CORPUS) >= 12
 
@@ -75,7 +85,11 @@ def test_corpus_has_the_promised_shapes() -> None:
 @pytest.mark.parametrize("path", CORPUS, ids=[path.stem for path in CORPUS])
 def test_corpus_message(path: Path) -> None:
     raw = path.read_bytes()
-    out = rewrite(raw, PLAN)
+    result = rewrite_copy(raw, PLAN)
+    if result.footer is Placement.REFUSED:  # too broken: the relay refuses the recipient
+        assert path.stem == "31-conflicting-content-type"
+        return
+    out = result.message
     before, after = _parse(raw), _parse(out)
 
     assert before["Message-ID"] == after["Message-ID"]
@@ -87,28 +101,26 @@ def test_corpus_message(path: Path) -> None:
     assert not [name for name in after if name.lower().startswith("x-prospect-") and
                 not name.lower().startswith("x-prospect-relay-")]  # fmt: skip
     assert all(len(line.rstrip(b"\r")) <= 998 for line in out.split(b"\n"))
+    known = {type(d).__name__ for part in before.walk() for d in part.defects}
     for part in after.walk():
         assert not [
-            d for d in part.defects if type(d).__name__ != "MissingHeaderBodySeparatorDefect"
+            d
+            for d in part.defects
+            if type(d).__name__ not in known | {"MissingHeaderBodySeparatorDefect"}
         ]
 
-    old_leaves, new_leaves = _leaves(before), _leaves(after)
-    extra = len(new_leaves) - len(old_leaves)
-    assert extra in (0, 1)
-    footed = 0
-    for (old, visible), (new, _) in zip(old_leaves, new_leaves, strict=False):
+    # Where the footer goes and that every reader sees it: tests/unit/test_footer_oracle.py.
+    # Here: nothing else changed. Every leaf of the original is still there, the parts a
+    # reader does not see as text byte for byte, the text ones with their original text.
+    new_payloads = {_stripped(new.get_payload(decode=True)) for new, _ in _leaves(after)}
+    new_texts = [new.get_content() for new, visible in _leaves(after) if visible]
+    for old, visible in _leaves(before):
         if visible:
-            text = new.get_content()
-            assert text.count(MARK) == 1, path.name
-            assert old.get_content().strip()[:40] in text  # the original text is still there
-            footed += 1
-        else:
-            assert old.as_bytes() == new.as_bytes()
-    if extra:
-        assert footed == 0 and MARK in new_leaves[-1][0].get_content()
-        footed = 1
-    signed = before.get_content_type() == "multipart/signed"
-    assert footed >= (0 if signed else 1), "every unsigned shape gets a visible footer"
+            start = old.get_content().strip()[:40]
+            assert any(start in text for text in new_texts), path.name
+        elif old.get_content_maintype() != "message":
+            assert _stripped(old.get_payload(decode=True)) in new_payloads, path.name
+    assert sum(text.count(MARK) for text in new_texts) >= 1, "every shape gets a footer"
     assert rewrite(out, PLAN) == out
 
 
@@ -133,8 +145,11 @@ def test_html_without_body_gets_footer_at_end() -> None:
 
 def test_signed_message_is_forwarded_byte_identical_below_headers() -> None:
     raw = (Path(__file__).parents[1] / "corpus" / "08-smime-multipart-signed.eml").read_bytes()
-    out = rewrite(raw, PLAN)
+    headers_only = RewriteInstructions(list_unsubscribe_url="https://relay.example/u/T")
+    out = rewrite(raw, headers_only)
     assert out.endswith(raw[raw.index(b"\r\n\r\n") :])
+    wrapped = rewrite(raw, PLAN)  # with a footer: wrapped, the signed entity intact
+    assert raw[raw.index(b"\r\n\r\n") + 4 :].rstrip() in wrapped
     facts = read_message_facts(
         raw, mail_from="a@acme.example", client_ip="127.0.0.1", auth_user=None
     )

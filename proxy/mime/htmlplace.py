@@ -86,11 +86,12 @@ class _Tokens(HTMLParser):
             del self.open[index:]
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=8)
 def html_spot(text: str) -> HtmlSpot | None:
     """Where the footer goes in this HTML document, or None when no placement is visible.
 
-    Cached: every recipient's copy of a message has the same HTML part.
+    Cached: every recipient's copy of a message has the same HTML part (a few entries: each
+    holds a part's text).
     """
     tokens = _Tokens(text)
     tokens.feed(text)

@@ -22,9 +22,11 @@ from proxy.feedback.mailboxes import FeedbackMailboxes
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
 from proxy.mime.footer import FooterValues, render_footer
+from proxy.mime.headers import has_marker, has_valid_marker
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.layout import Placement, footer_layout
 from proxy.mime.rewrite import RewriteInstructions, rewrite, rewrite_copy
+from proxy.mime.tree import parse
 from proxy.model import (
     Action,
     Finding,
@@ -224,8 +226,13 @@ class RegisterCompliance:
         remote_decisions: list[RecipientDecision] = []
         first_contacts: list[str] = []
         claims: list[str] = []
+        marked = has_marker(parse(message))
         for address in remote:
-            decision = decide(facts[address], message_facts, policy, today, Stage.DATA)
+            content = message_facts
+            if marked:  # the marker counts only for the recipient whose footer it is
+                footed = has_valid_marker(message, parse(message), self._marker_key, address)
+                content = replace(message_facts, already_footed=footed)
+            decision = decide(facts[address], content, policy, today, Stage.DATA)
             decision = placed_decision(decision, message)
             decision = await self._claim_repermission(decision)
             if decision.record_repermission:
@@ -397,6 +404,7 @@ class RegisterCompliance:
                 list_unsubscribe_mailto=mailto if plan.list_unsubscribe else None,
                 visible_recipient=decision.address if plan.split_recipients else None,
                 marker_key=self._marker_key,
+                marker_recipient=decision.address,
             ),
         )
         if footer_text and result.footer is not footer_layout(message).placement:

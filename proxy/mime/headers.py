@@ -16,6 +16,7 @@ __all__ = [
     "body_digest",
     "build_header_block",
     "fold",
+    "has_marker",
     "has_valid_marker",
     "marker_value",
 ]
@@ -58,21 +59,35 @@ def body_digest(body: bytes) -> bytes:
     return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).digest()
 
 
-def marker_value(key: bytes, message_id: str, digest: bytes) -> str:
-    """Marker bound by an HMAC to the Message-ID and to the footed body's digest: a sending
-    tool cannot forge "footed", and a marker copied onto another body does not count."""
-    data = b"prospect-relay/footer-marker/v2\x00" + message_id.strip().encode() + b"\x00" + digest
+def marker_value(key: bytes, message_id: str, digest: bytes, recipient: str = "") -> str:
+    """Marker bound by an HMAC to the Message-ID, the footed body's digest and the recipient
+    whose footer it is: a sending tool cannot forge "footed", a marker copied onto another
+    body does not count, nor does a whole copy replayed to another recipient."""
+    data = b"\x00".join(
+        (
+            b"prospect-relay/footer-marker/v2",
+            message_id.strip().encode(),
+            digest,
+            recipient.strip().lower().encode("utf-8", "surrogateescape"),
+        )
+    )
     mac = hmac.new(key, data, "sha256")
     return "v2 " + base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode("ascii")
 
 
-def has_valid_marker(message: bytes, root: Entity, key: bytes) -> bool:
-    """True when the message carries this relay's marker for its Message-ID and body."""
+def has_marker(root: Entity) -> bool:
+    """Whether the message carries a marker field at all (valid or not)."""
+    return any(item.key == MARKER_HEADER.lower() for item in root.fields)
+
+
+def has_valid_marker(message: bytes, root: Entity, key: bytes, recipient: str = "") -> bool:
+    """True when the message carries this relay's marker for its Message-ID, its body and
+    `recipient`."""
     found = [item for item in root.fields if item.key == MARKER_HEADER.lower()]
     if not found:
         return False
     digest = body_digest(message[root.body_start : root.end])
-    expected = marker_value(key, root.get("message-id") or "", digest)
+    expected = marker_value(key, root.get("message-id") or "", digest, recipient)
     return any(hmac.compare_digest(item.value.strip(), expected) for item in found)
 
 

@@ -58,6 +58,7 @@ class RewriteInstructions:
     queue_id: str | None = None  # value of the X-Prospect-Relay-Queue-Id trace header
     remove_headers: tuple[str, ...] = ("X-Prospect-*",)  # exact names, or prefixes ending "*"
     marker_key: bytes = b""  # the relay secret: binds the footer marker to the Message-ID
+    marker_recipient: str = ""  # the envelope recipient the copy's footer is for
     # visible-recipients split: To/Cc replaced by this one address (one copy per recipient)
     visible_recipient: str | None = None
 
@@ -105,7 +106,8 @@ def _new_headers(plan: RewriteInstructions, eol: bytes) -> list[bytes]:
 
 
 def _marker(plan: RewriteInstructions, root: Entity, body: bytes, eol: bytes) -> bytes:
-    value = marker_value(plan.marker_key, root.get("message-id") or "", body_digest(body))
+    message_id = root.get("message-id") or ""
+    value = marker_value(plan.marker_key, message_id, body_digest(body), plan.marker_recipient)
     return MARKER_HEADER.encode("ascii") + b": " + value.encode("ascii") + eol
 
 
@@ -173,7 +175,8 @@ def rewrite_copy(message: bytes, plan: RewriteInstructions) -> RewriteResult:
     root = parse(message)
     placement: Placement | None = None
     detail = ""
-    if plan.footer_text and not has_valid_marker(message, root, plan.marker_key):
+    footed = has_valid_marker(message, root, plan.marker_key, plan.marker_recipient)
+    if plan.footer_text and not footed:
         layout = footer_layout(message)
         placement, detail = layout.placement, layout.describe()
     if placement is Placement.WRAPPED:
@@ -186,9 +189,7 @@ def rewrite_copy(message: bytes, plan: RewriteInstructions) -> RewriteResult:
         edits.append((root.body_start, root.end, root_edit.body))
     content = _apply(message, root.body_start, sorted(edits, key=lambda edit: edit[0]))
     extra = _new_headers(plan, eol)
-    if placement is Placement.PARTS or (
-        placement is None and has_valid_marker(message, root, plan.marker_key)
-    ):
+    if placement is Placement.PARTS or (placement is None and footed):
         extra.append(_marker(plan, root, content, eol))
     header = build_header_block(
         message,

@@ -286,3 +286,32 @@ async def test_require_mode_adds_only_the_notice(full_relay: FullRelayFactory) -
     assert body.count("commercial prospecting") == 1  # the sender's own footer, not ours again
     assert "prospection commerciale de" not in body  # the relay's footer is not added
     assert "RGPD, art. 14" in body  # only the notice
+
+
+async def test_a_delivered_copy_replayed_to_another_recipient_gets_its_own_footer(
+    full_relay: FullRelayFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 12: the marker of one delivered copy must not switch off another's footer and
+    notice, whether copied onto a new message or sent along with the whole copy."""
+    caplog.set_level(logging.INFO, logger=DECISION_LOGGER)
+    relay = await full_relay()
+    paul, pierre = "paul@acme-industrie.fr", "pierre@acme-industrie.fr"
+    await relay.store.upsert_contacts([prospect(paul), prospect(pierre)])
+    first = make_message(paul, headers={"X-Prospect-Targets": "finance"})
+    assert (await relay.send(paul, first)).accepted
+    [copy] = relay.delivered
+    head, _, body = copy.content.partition(b"\r\n\r\n")
+    kept = [line for line in head.split(b"\r\n") if not line.startswith((b"Received:", b"\t"))]
+    kept.append(b"X-Prospect-Targets: finance")  # the relay removed it from the copy
+    replay = b"\r\n".join(kept).replace(paul.encode(), pierre.encode()) + b"\r\n\r\n" + body
+    caplog.clear()
+
+    assert (await relay.send(pierre, replay)).accepted
+
+    [line] = _decision_lines(caplog)
+    [record] = line["recipients"]
+    assert record["rules"] == ["footer", "first-contact-notice", "list-unsubscribe"]
+    replayed = relay.delivered[-1].content
+    url = replayed.split(b"List-Unsubscribe: <", 1)[1].split(b">", 1)[0].decode()
+    expected = FooterExpectation(("Acme Prospecting SAS", "RGPD, art. 14"), url)
+    assert footer_problems(replayed, expected) == []

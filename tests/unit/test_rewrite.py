@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+from dataclasses import replace
 from email.message import EmailMessage
 
 import pytest
@@ -211,3 +212,16 @@ def test_a_copy_without_links_keeps_the_senders_list_unsubscribe() -> None:
     assert b"List-Unsubscribe: <https://shop.example/u/1>\r\n" in out
     assert b"X-Prospect-Campaign" not in out
     assert out.endswith(b"\r\n\r\nbody\r\n")
+
+
+def test_marker_counts_only_for_the_recipient_it_was_written_for() -> None:
+    """A whole delivered copy replayed to another recipient gets that recipient's footer."""
+    raw = msg(b"Content-Type: text/plain; charset=utf-8\r\n", b"Offre\r\n")
+    plan_a = replace(PLAN, marker_recipient="a@example.org")
+    copy_a = rewrite_copy(raw, plan_a)
+    assert copy_a.footer is Placement.PARTS
+    again = rewrite_copy(copy_a.message, plan_a)
+    assert again.footer is None and again.message == copy_a.message
+    plan_b = replace(PLAN, footer_text="Footer for B", marker_recipient="b@example.org")
+    replayed = rewrite_copy(copy_a.message, plan_b)
+    assert replayed.footer is Placement.PARTS and "Footer for B" in content(replayed.message)

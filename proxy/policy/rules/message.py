@@ -46,7 +46,9 @@ class CannotAddFooter(Rule):
     name: ClassVar[str] = "cannot-add-footer"
     description: ClassVar[str] = (
         "the footer is required and the message is signed/encrypted (multipart/signed, "
-        "S/MIME) without the required mentions already present"
+        "S/MIME) without the required mentions already present; or the message is too "
+        "ambiguous to foot or wrap (two different `Content-Type` or "
+        "`Content-Transfer-Encoding` fields), the reason naming why"
     )
     outcome: ClassVar[str] = "reject"
     stage: ClassVar[Stage] = Stage.DATA

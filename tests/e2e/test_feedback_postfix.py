@@ -17,11 +17,9 @@ import pytest
 from proxy.model import SuppressionOrigin
 from tests.e2e.conftest import FullRelay, FullRelayFactory
 from tests.e2e.test_postfix_chain import (
-    MASTER_CF,
-    POSTFIX,
     PostfixInstance,
     _free_port,
-    _run,
+    start_postfix,
     stop_postfix,
 )
 from tests.unit.policy_factory import consented
@@ -58,21 +56,6 @@ alias_database =
 """
 
 
-async def start_postfix(root: Path, port: int, relay_port: int, mx_port: int) -> PostfixInstance:
-    instance = PostfixInstance(root, port)
-    instance.config.mkdir(parents=True)
-    (root / "queue").mkdir()
-    (root / "data").mkdir()
-    shutil.chown(root / "data", user="postfix")
-    (instance.config / "main.cf").write_text(
-        MAIN_CF.format(root=root, relay_port=relay_port, mx_port=mx_port)
-    )
-    (instance.config / "master.cf").write_text(MASTER_CF.format(port=port))
-    await _run(POSTFIX, "-c", str(instance.config), "check")
-    await _run(POSTFIX, "-c", str(instance.config), "start")
-    return instance
-
-
 @pytest.fixture
 async def relay_through_postfix(
     full_relay: FullRelayFactory,
@@ -87,7 +70,8 @@ async def relay_through_postfix(
         relay.upstream.behaviour.rcpt_replies[DEAD] = (
             "550 5.1.1 <marie@dead.example>: mailbox unknown"
         )
-        postfix = await start_postfix(root, port, relay.smtp_port, relay.upstream.port)
+        main_cf = MAIN_CF.format(root=root, relay_port=relay.smtp_port, mx_port=relay.upstream.port)
+        postfix = await start_postfix(root, main_cf, port)
         try:
             yield relay, postfix
         finally:

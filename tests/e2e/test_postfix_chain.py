@@ -137,18 +137,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def start_postfix(root: Path, relay_port: int, sink_port: int) -> PostfixInstance:
-    """Write main.cf/master.cf under `root`, create the queue, start the master daemon."""
+async def start_postfix(root: Path, main_cf: str, port: int | None = None) -> PostfixInstance:
+    """Write `main_cf` and master.cf (smtpd on `port`, a free one by default) under `root`,
+    create the queue, start the master daemon."""
     if os.geteuid() != 0:
         pytest.fail("the Postfix chain test needs root: Postfix's master daemon runs as root")
-    instance = PostfixInstance(root, _free_port())
+    instance = PostfixInstance(root, _free_port() if port is None else port)
     instance.config.mkdir(parents=True)
     (root / "queue").mkdir()
     (root / "data").mkdir()
     shutil.chown(root / "data", user="postfix")
-    (instance.config / "main.cf").write_text(
-        MAIN_CF.format(root=root, relay_port=relay_port, sink_port=sink_port)
-    )
+    (instance.config / "main.cf").write_text(main_cf)
     (instance.config / "master.cf").write_text(MASTER_CF.format(port=instance.port))
     # `check` creates the queue's subdirectories with Postfix's owners and modes.
     await _run(POSTFIX, "-c", str(instance.config), "check")
@@ -227,7 +226,10 @@ async def chain(
     root = Path(tempfile.mkdtemp(prefix="prospect-relay-postfix-"))
     root.chmod(0o755)
     try:
-        postfix = await start_postfix(root, relay.smtp_port, recording_upstream.port)
+        main_cf = MAIN_CF.format(
+            root=root, relay_port=relay.smtp_port, sink_port=recording_upstream.port
+        )
+        postfix = await start_postfix(root, main_cf)
         try:
             yield Chain(postfix, recording_upstream)
         finally:

@@ -60,11 +60,12 @@ async def test_waiting_for_a_pooled_connection_ends_in_451_within_the_timeout(
 ) -> None:
     recording_upstream.behaviour.delay = 30  # the first message holds the only connection
     settings = UpstreamSettings(
-        host=recording_upstream.host, port=recording_upstream.port, timeout=1, pool_size=1
+        host=recording_upstream.host, port=recording_upstream.port, timeout=3, pool_size=1
     )
     forwarder = SmtpForwarder(settings, local_hostname="relay.test", metrics=Metrics())
     # Both start in the same loop turn: the second waits for the pool from before the first
-    # has even connected, so its wait runs out before the first's own timeout does.
+    # has even connected, so its wait runs out before the first's own timeout does (the
+    # first's connect to this in-loop upstream would have to stall for 3 s to race it).
     first = asyncio.create_task(
         forwarder.forward("a@example.com", ["b@example.org"], MESSAGE, queue_id="q1")
     )

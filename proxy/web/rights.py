@@ -102,7 +102,7 @@ class RightsHandlers:
         if token is None:
             return bad_token_response()
         language = pick_language(token.language)
-        return html_response(render_erase_confirm_page(language, self._controller(token)))
+        return html_response(render_erase_confirm_page(language))
 
     async def erase(self, request: web.Request) -> web.Response:
         """POST from the confirmation page: the same erasure as `prospect-relay forget`."""
@@ -113,7 +113,7 @@ class RightsHandlers:
         form = await request.post()
         if form.get(ERASE_FIELD) != "erase":
             # Only the confirmation page's button erases (not a bare or one-click POST).
-            return html_response(render_erase_confirm_page(language, self._controller(token)))
+            return html_response(render_erase_confirm_page(language))
         try:
             result = await self._desk.erase(token)
         except StoreUnavailable:

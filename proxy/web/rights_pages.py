@@ -171,7 +171,7 @@ def render_copy_page(language: str, key: str, sent_on: str = "") -> str:
     )
 
 
-def render_erase_confirm_page(language: str, controller: ControllerInfo) -> str:
+def render_erase_confirm_page(language: str) -> str:
     """The confirmation step: nothing is erased by a GET (link scanners follow links)."""
     words = TEXTS[language]
     body = (

@@ -113,7 +113,7 @@ FAMILIES: list[tuple[str, Callable[[int], bytes], int]] = [
 
 async def _serve(conn: Connection, workdir: str) -> None:
     from proxy.app import build_relay
-    from proxy.audit import configure_logging
+    from proxy.logs import configure_logging
     from proxy.settings import Settings
     from proxy.store.migrate import upgrade
 

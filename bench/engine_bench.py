@@ -22,7 +22,7 @@ from proxy.model import (
     SuppressionOrigin,
 )
 from proxy.policy.engine import decide
-from proxy.policy.model import load_policy
+from proxy.policy.policy_file import load_policy
 
 TODAY = date(2026, 12, 1)
 N = 20_000

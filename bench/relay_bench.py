@@ -465,7 +465,7 @@ async def _serve_bare(port: int, upstream_port: int) -> None:
 async def _serve_core(args: argparse.Namespace) -> int:
     """prospect-relay with compliance off: one worker, or the supervisor of N."""
     from proxy.app import RelayApp
-    from proxy.audit import configure_logging
+    from proxy.logs import configure_logging
     from proxy.settings import Settings
     from proxy.supervisor import (
         Supervisor,

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from proxy.mime.dkim import DkimSigner
-from proxy.mime.footer import FooterValues, render_footer
+from proxy.mime.footer_render import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.rewrite import RewriteInstructions, rewrite
-from proxy.policy.footer import DEFAULT_FOOTERS
+from proxy.policy.footer_templates import DEFAULT_FOOTERS
 from proxy.settings import DkimSettings
 
 VALUES = FooterValues(

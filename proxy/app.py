@@ -23,8 +23,6 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.audit import DecisionLog, use_address_masking
-from proxy.audit_trail import AuditTrail
 from proxy.compliance import RegisterCompliance, Unsubscriber
 from proxy.descriptors import ensure_descriptors
 from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
@@ -35,6 +33,7 @@ from proxy.feedback.providers import EspReceiver, fetch_sns_certificate
 from proxy.feedback.recorder import FeedbackRecorder
 from proxy.feedback.returnpath import ReturnPath
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
+from proxy.logs import DecisionLog, use_address_masking
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner
 from proxy.policy.holder import PolicyHolder
@@ -46,6 +45,7 @@ from proxy.smtp.auth import Authenticator
 from proxy.smtp.handler import RelayHandler
 from proxy.smtp.server import RelaySMTP, SessionTracker
 from proxy.store import Store
+from proxy.store.audit_writer import AuditTrail
 from proxy.store.database import create_engine
 from proxy.store.migrate import schema_status
 from proxy.store.rights import RightsRegister

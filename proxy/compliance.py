@@ -16,12 +16,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 
-from proxy.audit_trail import AuditTrail
 from proxy.feedback.events import EventType, new_event
 from proxy.feedback.mailboxes import FeedbackMailboxes
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
-from proxy.mime.footer import FooterValues, render_footer
+from proxy.mime.footer_render import FooterValues, render_footer
 from proxy.mime.headers import has_marker, has_valid_marker
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.layout import Placement, footer_layout
@@ -37,14 +36,15 @@ from proxy.model import (
     SuppressionOrigin,
 )
 from proxy.policy.engine import decide
-from proxy.policy.footer import authority_for, retention_for
+from proxy.policy.footer_templates import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
-from proxy.policy.model import FooterMode, Policy
+from proxy.policy.policy_file import FooterMode, Policy
 from proxy.policy.rules.retention import repermission_used
 from proxy.rights.detail import basis_detail
 from proxy.service import DataOutcome, Delivery, EnvelopeInfo
 from proxy.settings import PolicyMode, Settings
 from proxy.store import Store
+from proxy.store.audit_writer import AuditTrail
 from proxy.store.batching import FactsBatcher
 from proxy.store.records import AuditRecord
 from proxy.tokens import TokenSigner, UnsubscribeToken, mailto_uri

@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from proxy.audit import DecisionLog, MessageRecord, RecipientRecord
 from proxy.errors import StoreUnavailable
 from proxy.forward import Forwarder
+from proxy.logs import DecisionLog, MessageRecord, RecipientRecord
 from proxy.metrics import Metrics
 from proxy.mime.limits import ContentLimits, LimitExceeded, check_limits
 from proxy.model import Action, Finding, ForwardResult, RecipientDecision, SmtpReply, Stage

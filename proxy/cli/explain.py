@@ -14,7 +14,7 @@ from proxy.compliance import FOOTER_RULES, placed_decision
 from proxy.mime.inspect import read_message_facts
 from proxy.model import Action, MessageFacts, RecipientDecision, Stage
 from proxy.policy.engine import Evaluation, evaluate, explain_lines
-from proxy.policy.model import load_policy
+from proxy.policy.policy_file import load_policy
 from proxy.settings import PolicyMode, Settings
 from proxy.store.records import FeedbackEntry
 

@@ -18,7 +18,7 @@ from proxy.ops.periods import PeriodError, parse_instant
 from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
 from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
 from proxy.policy.bounces import Bounces
-from proxy.policy.model import Retention, load_policy
+from proxy.policy.policy_file import Retention, load_policy
 from proxy.settings import Settings
 from proxy.store.reports import ReportWindow, build_report
 

@@ -23,11 +23,11 @@ from proxy.app import (
     event_loop_factory,
     require_current_schema,
 )
-from proxy.audit import configure_logging
 from proxy.cli.common import config_option
 from proxy.errors import ConfigError, ConfigProblem
+from proxy.logs import configure_logging
 from proxy.mime.dkim import DkimSigner
-from proxy.policy.model import load_policy
+from proxy.policy.policy_file import load_policy
 from proxy.secrets import load_or_create_secret
 from proxy.settings import (
     DEFAULT_CONFIG_FILE,

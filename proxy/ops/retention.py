@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.policy.derive import months_before
-from proxy.policy.model import Retention
+from proxy.policy.policy_file import Retention
 from proxy.settings import AuditSettings
 from proxy.store.purge import PurgeCounts, PurgeCutoffs, count_purgeable, purge
 

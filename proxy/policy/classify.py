@@ -5,7 +5,7 @@ from __future__ import annotations
 from proxy.model import Contact, Kind
 from proxy.policy.address import domain_of, local_part_of, normalise_address
 from proxy.policy.countries import STRICT, canonical_country
-from proxy.policy.model import Policy
+from proxy.policy.policy_file import Policy
 
 __all__ = [
     "base_local_part",

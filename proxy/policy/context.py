@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from proxy.model import Basis, Contact, Kind, MessageFacts, RecipientFacts, SourceKind, Stage
 from proxy.policy.countries import CountryProfile
-from proxy.policy.model import Controller, Policy
+from proxy.policy.policy_file import Controller, Policy
 
 __all__ = [
     "CampaignFacts",

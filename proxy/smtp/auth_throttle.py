@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from proxy.audit import mask_address
+from proxy.logs import mask_address
 
 __all__ = ["AuthThrottle", "mask_username"]
 

@@ -23,7 +23,7 @@ __all__ = [
 
 
 class ControllerView(Protocol):
-    """The part of a policy controller the pages show (proxy.policy.model.Controller)."""
+    """The part of a policy controller the pages show (proxy.policy.policy_file.Controller)."""
 
     @property
     def legal_name(self) -> str: ...
@@ -33,7 +33,7 @@ class ControllerView(Protocol):
 
 
 class PolicyView(Protocol):
-    """The part of the policy the web reads (proxy.policy.model.Policy satisfies it)."""
+    """The part of the policy the web reads (proxy.policy.policy_file.Policy satisfies it)."""
 
     @property
     def controllers(self) -> Mapping[str, ControllerView]: ...

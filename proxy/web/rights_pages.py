@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from html import escape
 
 from proxy.model import Basis
-from proxy.policy.footer import authority_for
+from proxy.policy.footer_templates import authority_for
 from proxy.rights.explain import BasisSource, Explanation
 from proxy.rights.texts import TEXTS
 from proxy.web.i18n import STRINGS

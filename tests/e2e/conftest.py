@@ -32,7 +32,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.app import RelayApp, WebComponent, _StoreComponent, build_relay
-from proxy.audit_trail import AuditTrail
 from proxy.cli import cli
 from proxy.feedback.esp import CertFetcher
 from proxy.feedback.providers import fetch_sns_certificate
@@ -40,6 +39,7 @@ from proxy.metrics import Metrics
 from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings
 from proxy.store import Store, create_engine, upgrade
+from proxy.store.audit_writer import AuditTrail
 from tests.conftest import Received, RecordingUpstream
 from tests.integration.conftest import _pg_admin, database_url  # noqa: F401
 

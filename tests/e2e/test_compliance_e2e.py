@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from proxy.audit import DECISION_LOGGER
+from proxy.logs import DECISION_LOGGER
 from proxy.model import ConsentMethod, SuppressionOrigin
 from tests.e2e.conftest import (
     SENDER,

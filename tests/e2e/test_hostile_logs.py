@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from proxy.audit import DECISION_LOGGER, MAX_MESSAGE
+from proxy.logs import DECISION_LOGGER, MAX_MESSAGE
 from tests.e2e.conftest import FullRelayFactory
 from tests.e2e.test_hostile_content import send_outside
 from tests.e2e.test_logs_e2e import LogCapture, log_lines  # noqa: F401 (fixture)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from proxy.audit import DECISION_LOGGER, LogPipeline, TextFormatter, configure_logging
+from proxy.logs import DECISION_LOGGER, LogPipeline, TextFormatter, configure_logging
 from proxy.model import SuppressionOrigin
 from proxy.settings import LogFormat, LogSettings
 from tests.e2e.conftest import RELAY_HOSTNAME, SENDER, FullRelayFactory, make_message

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from proxy.audit import DECISION_LOGGER
+from proxy.logs import DECISION_LOGGER
 from proxy.model import SourceKind
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, make_message, policy_text
 from tests.oracle import FooterExpectation, footer_problems

@@ -17,7 +17,7 @@ import aiosmtplib
 import pytest
 
 from proxy.app import RelayApp
-from proxy.audit import DECISION_LOGGER, configure_logging
+from proxy.logs import DECISION_LOGGER, configure_logging
 from proxy.settings import LogSettings, Settings
 from tests.conftest import RecordingUpstream, StartRelay
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from proxy.audit_trail import AuditTrail
 from proxy.model import Action
 from proxy.store import AuditRecord, Store
+from proxy.store.audit_writer import AuditTrail
 
 pytestmark = pytest.mark.postgres
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from proxy.model import Action, ConsentState, Contact, SuppressionOrigin
 from proxy.ops.retention import cutoffs
 from proxy.policy.derive import months_before
-from proxy.policy.model import Retention
+from proxy.policy.policy_file import Retention
 from proxy.settings import AuditSettings, DatabaseSettings
 from proxy.store import AuditRecord, Store, create_engine
 from proxy.store.tables import audit_records, contacts, suppressions

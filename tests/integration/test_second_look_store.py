@@ -20,7 +20,7 @@ from proxy.model import (
 )
 from proxy.policy.derive import months_before, retention_eval
 from proxy.policy.lastcontact import last_contact
-from proxy.policy.model import Policy, Retention
+from proxy.policy.policy_file import Policy, Retention
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine
 from proxy.store.hashing import hmac_hex

@@ -14,7 +14,7 @@ import pytest
 
 from proxy.metrics import Metrics
 from proxy.model import Suppression, SuppressionOrigin
-from proxy.policy.model import Policy
+from proxy.policy.policy_file import Policy
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, upgrade
 from proxy.tokens import TokenSigner, UnsubscribeToken

@@ -19,7 +19,7 @@ from proxy.model import (
     SuppressionOrigin,
 )
 from proxy.policy.engine import Evaluation, evaluate
-from proxy.policy.model import Policy
+from proxy.policy.policy_file import Policy
 
 TODAY = date(2026, 12, 1)
 

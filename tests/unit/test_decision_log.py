@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from proxy.audit import (
+from proxy.logs import (
     MAX_EXCEPTION,
     MAX_MESSAGE,
     DecisionLog,

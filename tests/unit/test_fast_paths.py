@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.forward import _data_payload
-from proxy.mime.footer import FooterValues, _clean, _printable_line, render_footer
+from proxy.mime.footer_render import FooterValues, _clean, _printable_line, render_footer
 from proxy.mime.tree import (
     Entity,
     HeaderField,
@@ -17,7 +17,7 @@ from proxy.mime.tree import (
     _describe_with_email,
     boundary_of,
 )
-from proxy.policy.footer import DEFAULT_FOOTERS
+from proxy.policy.footer_templates import DEFAULT_FOOTERS
 
 # -- Content-Type / Content-Disposition ----------------------------------------------------
 

@@ -8,8 +8,13 @@ from html.parser import HTMLParser
 import pytest
 from pydantic import ValidationError
 
-from proxy.mime.footer import FooterValues, render_footer
-from proxy.policy.footer import DEFAULT_FOOTERS, FooterTemplate, authority_for, retention_for
+from proxy.mime.footer_render import FooterValues, render_footer
+from proxy.policy.footer_templates import (
+    DEFAULT_FOOTERS,
+    FooterTemplate,
+    authority_for,
+    retention_for,
+)
 
 VALUES = FooterValues(
     legal_name="Acme SAS",

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from proxy.mime.footer import FooterValues, render_footer
+from proxy.mime.footer_render import FooterValues, render_footer
 from proxy.mime.layout import footer_layout
 from proxy.mime.rewrite import Placement, RewriteInstructions, rewrite, rewrite_copy
-from proxy.policy.footer import DEFAULT_FOOTERS
+from proxy.policy.footer_templates import DEFAULT_FOOTERS
 from tests.oracle import FooterExpectation, footer_problems, reader_views
 from tests.unit.test_rewrite_property import Built, messages
 

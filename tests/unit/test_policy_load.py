@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from proxy.errors import ConfigError
-from proxy.policy.model import load_policy, policy_version
+from proxy.policy.policy_file import load_policy, policy_version
 from proxy.settings import PolicyMode
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from proxy.mime.dkim import has_dkim_signature
-from proxy.mime.footer import FooterValues, render_footer
+from proxy.mime.footer_render import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.rewrite import (
     Placement,
@@ -19,7 +19,7 @@ from proxy.mime.rewrite import (
     rewrite,
     rewrite_copy,
 )
-from proxy.policy.footer import DEFAULT_FOOTERS
+from proxy.policy.footer_templates import DEFAULT_FOOTERS
 
 CORPUS = sorted((Path(__file__).parents[1] / "corpus").glob("*.eml"))
 VALUES = FooterValues(

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from proxy.model import Basis, ConsentMethod, ConsentState, Contact
-from proxy.policy.model import Retention
+from proxy.policy.policy_file import Retention
 from proxy.rights.detail import basis_detail, parse_detail
 from proxy.rights.explain import BasisSource, deletion_date, explain
 from proxy.rights.texts import FIELD_LABELS, TEXTS

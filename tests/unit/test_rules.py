@@ -17,7 +17,7 @@ from proxy.model import (
     SourceKind,
     Stage,
 )
-from proxy.policy.model import Policy
+from proxy.policy.policy_file import Policy
 from proxy.policy.rules import RULES, RULES_BY_NAME
 from tests.unit.policy_factory import (
     POLICY,

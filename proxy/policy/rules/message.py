@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from proxy.model import Action, Finding, RewriteStep, Stage
 from proxy.policy.context import RuleContext
-from proxy.policy.model import FooterMode, SignedMessages, VisibleRecipients
+from proxy.policy.policy_file import FooterMode, SignedMessages, VisibleRecipients
 from proxy.policy.rules.base import Rule, mentions_present, needs_notice
 
 __all__ = ["CannotAddFooter", "VisibleRecipientsRule"]

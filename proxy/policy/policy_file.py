@@ -43,7 +43,7 @@ from proxy.policy.countries import (
     SoftOptinExtra,
     canonical_country,
 )
-from proxy.policy.footer import DEFAULT_FOOTERS, FooterTemplate
+from proxy.policy.footer_templates import DEFAULT_FOOTERS, FooterTemplate
 from proxy.settings import PolicyMode
 
 __all__ = [

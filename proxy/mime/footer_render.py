@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from proxy.policy.footer import FooterTemplate
+from proxy.policy.footer_templates import FooterTemplate
 
 __all__ = ["FooterValues", "render_footer"]
 
@@ -20,7 +20,7 @@ _PER_RECIPIENT = ("unsubscribe_url", "unsubscribe_mailto")  # they carry the rec
 
 @dataclass(frozen=True, slots=True)
 class FooterValues:
-    """One value per placeholder of proxy.policy.footer.PLACEHOLDERS."""
+    """One value per placeholder of proxy.policy.footer_templates.PLACEHOLDERS."""
 
     legal_name: str
     postal_address: str

@@ -17,22 +17,33 @@ import os
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 
+from proxy import replies
 from proxy.metrics import Metrics
-from proxy.model import ForwardResult, SmtpReply
+from proxy.replies import SmtpReply
 from proxy.settings import UpstreamSettings, UpstreamTls
-from proxy.smtp import replies
 
-__all__ = ["Forwarder", "OutboxForwarder", "SmtpForwarder"]
+__all__ = ["ForwardResult", "Forwarder", "OutboxForwarder", "SmtpForwarder"]
 
 log = logging.getLogger(__name__)
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardResult:
+    """The upstream's (or outbox's) answer for one delivery attempt."""
+
+    reply: SmtpReply  # overall: 250 when at least one recipient was accepted
+    accepted: tuple[str, ...] = ()
+    refused: dict[str, SmtpReply] = field(default_factory=dict)
+    upstream: str = ""  # "host:port" or "outbox"
 
 
 class Forwarder(Protocol):
@@ -210,9 +221,7 @@ class SmtpForwarder:
         options = [f"SIZE={len(payload)}"] if client.supports_extension("size") else []
         if smtputf8:
             if not client.supports_extension("smtputf8"):
-                reply = SmtpReply(
-                    553, "5.6.7", f"Upstream does not support SMTPUTF8 [q={queue_id}]"
-                )
+                reply = replies.upstream_no_smtputf8(queue_id)
                 return _failed(recipients, reply, dest), True
             options.append("SMTPUTF8")
         if client.supports_extension("8bitmime") and not payload.isascii():
@@ -276,7 +285,7 @@ class SmtpForwarder:
             reply = replies.for_upstream(final.code, final.message, queue_id)
             refused.update(dict.fromkeys(accepted, reply))
             return ForwardResult(reply=reply, refused=refused, upstream=dest), final.code != 421
-        reply = SmtpReply(250, "2.0.0", replies.sanitize(final.message))
+        reply = replies.upstream_accepted(final.message)
         result = ForwardResult(
             reply=reply, accepted=tuple(accepted), refused=refused, upstream=dest
         )
@@ -387,7 +396,7 @@ class OutboxForwarder:
                 "outbox write failed: %s", replies.sanitize(str(exc)), extra={"queue_id": queue_id}
             )
             return _failed(recipients, replies.local_error(queue_id), self.destination)
-        reply = SmtpReply(250, "2.0.0", f"written to outbox as {name}")
+        reply = replies.outbox_written(name)
         return ForwardResult(reply=reply, accepted=tuple(recipients), upstream=self.destination)
 
     def _write(self, name: str, content: bytes) -> None:

@@ -17,7 +17,6 @@ __all__ = [
     "ConsentState",
     "Contact",
     "Finding",
-    "ForwardResult",
     "Kind",
     "MessageFacts",
     "RecipientDecision",
@@ -25,7 +24,6 @@ __all__ = [
     "Record",
     "RewritePlan",
     "RewriteStep",
-    "SmtpReply",
     "SourceKind",
     "Stage",
     "Suppression",
@@ -251,31 +249,3 @@ class RecipientDecision:
             if finding.action is self.action:
                 return finding
         return None
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpReply:
-    code: int
-    enhanced: str  # RFC 3463, e.g. "5.7.1"
-    text: str
-
-    def __str__(self) -> str:
-        return f"{self.code} {self.enhanced} {self.text}"
-
-    @property
-    def is_permanent(self) -> bool:
-        return self.code >= 500
-
-    @property
-    def is_temporary(self) -> bool:
-        return 400 <= self.code < 500
-
-
-@dataclass(frozen=True, slots=True)
-class ForwardResult:
-    """The upstream's (or outbox's) answer for one delivery attempt."""
-
-    reply: SmtpReply  # overall: 250 when at least one recipient was accepted
-    accepted: tuple[str, ...] = ()
-    refused: dict[str, SmtpReply] = field(default_factory=dict)
-    upstream: str = ""  # "host:port" or "outbox"

@@ -22,15 +22,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from proxy import replies
 from proxy.errors import StoreUnavailable
-from proxy.forward import Forwarder
+from proxy.forward import Forwarder, ForwardResult
 from proxy.logs import DecisionLog, MessageRecord, RecipientRecord
 from proxy.metrics import Metrics
 from proxy.mime.limits import ContentLimits, LimitExceeded, check_limits
-from proxy.model import Action, Finding, ForwardResult, RecipientDecision, SmtpReply, Stage
+from proxy.model import Action, Finding, RecipientDecision, Stage
 from proxy.networks import in_networks
+from proxy.replies import SmtpReply
 from proxy.settings import Settings
-from proxy.smtp import replies
 
 __all__ = [
     "Compliance",
@@ -467,7 +468,7 @@ class RelayService:
                 stage=decision.stage.value,
                 rules=decision.acting_rules,
                 reasons=_reasons(decision),
-                reply=replies.render(self._decision_reply(decision, qid)),
+                reply=self._decision_reply(decision, qid).line,
                 would=decision.monitored.action.value if decision.monitored else "",
                 would_rules=decision.monitored.acting_rules if decision.monitored else (),
             )
@@ -476,7 +477,7 @@ class RelayService:
                 address=address,
                 action=Action.TEMPFAIL.value if refusal.is_temporary else Action.REJECT.value,
                 stage="upstream",  # no rule of the relay refused it
-                reply=replies.render(refusal),
+                reply=refusal.line,
             )
         if partial:
             action = "partial"
@@ -505,9 +506,9 @@ class RelayService:
                 size=size,
                 action=action,
                 recipients=tuple(records.values()),
-                reply=replies.render(reply),
+                reply=reply.line,
                 upstream=results[-1].upstream if results else "",
-                upstream_reply=replies.render(results[-1].reply) if results else "",
+                upstream_reply=results[-1].reply.line if results else "",
                 latency_ms=latency * 1000,
             )
         )

@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from proxy.model import SmtpReply
+from proxy import replies
 from proxy.networks import IPNetwork, in_networks, parse_ip
-from proxy.smtp import replies
+from proxy.replies import SmtpReply
 
 __all__ = [
     "Admission",

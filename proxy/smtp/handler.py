@@ -1,15 +1,15 @@
-"""aiosmtpd handler: turns the session state into an `EnvelopeInfo`, calls the service, and
-renders the reply it returns. No policy, no I/O of its own."""
+"""The transaction hooks of `RelaySMTP`: turn the session state into an `EnvelopeInfo`, call
+the service, count and hand back the typed reply it returns. No policy, no I/O of its own."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from proxy import replies
 from proxy.metrics import Metrics
-from proxy.model import SmtpReply
+from proxy.replies import SmtpReply
 from proxy.service import EnvelopeInfo, RelayService
-from proxy.smtp import replies
 from proxy.smtp.admission import peer_address
 
 __all__ = ["RelayHandler", "peer_ip"]
@@ -23,7 +23,11 @@ def peer_ip(session: Any) -> str:
 
 
 class RelayHandler:
-    """The hooks `RelaySMTP` calls for MAIL, RCPT and DATA."""
+    """The hooks `RelaySMTP` calls for MAIL, RCPT and DATA (`proxy.smtp.server.Transactions`).
+
+    They return the service's `SmtpReply` as is: the server decides from `reply.is_success`
+    and writes `reply.line`, so no reply is ever parsed back from its text.
+    """
 
     def __init__(self, service: RelayService, metrics: Metrics) -> None:
         self._service = service
@@ -40,29 +44,25 @@ class RelayHandler:
             helo=session.host_name or "",
         )
 
-    def _reply(self, reply: SmtpReply) -> str:
-        self._metrics.smtp_replies_total.labels(replies.code_class(reply)).inc()
-        return replies.render(reply)
+    def _counted(self, reply: SmtpReply) -> SmtpReply:
+        self._metrics.smtp_replies_total.labels(reply.code_class).inc()
+        return reply
 
-    async def handle_MAIL(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
+    async def mail(self, session: Any, envelope: Any) -> SmtpReply:
         envelope.queue_id = self._service.new_queue_id()
-        return self._reply(await self._service.check_sender(self._info(session, envelope)))
+        return self._counted(await self._service.check_sender(self._info(session, envelope)))
 
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
-    ) -> str:
+    async def rcpt(self, session: Any, envelope: Any, address: str) -> SmtpReply:
         info = self._info(session, envelope)
         reply, decision = await self._service.check_recipient(info, address)
         envelope.decisions.append(decision)
-        return self._reply(reply)
+        return self._counted(reply)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def data(self, session: Any, envelope: Any) -> SmtpReply:
         info = self._info(session, envelope)
         envelope.finished = True
         reply = await self._service.deliver(info, envelope.content, tuple(envelope.decisions))
-        return self._reply(reply)
+        return self._counted(reply)
 
     def transaction_ended(self, session: Any, envelope: Any) -> None:
         """Called when an envelope is dropped (RSET, new MAIL, disconnect) without DATA."""
@@ -70,6 +70,7 @@ class RelayHandler:
             self._service.abandon(self._info(session, envelope), tuple(envelope.decisions))
 
     async def handle_exception(self, error: Exception) -> str:
-        """Any unexpected fault: a retryable 451 that reveals nothing internal."""
+        """Any unexpected fault: a retryable 451 that reveals nothing internal (aiosmtpd calls
+        this hook and writes the line it returns)."""
         log.error("SMTP session error", exc_info=error)
-        return self._reply(replies.local_error())
+        return self._counted(replies.local_error()).line

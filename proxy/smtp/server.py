@@ -9,6 +9,10 @@ Overrides, and why:
 - AUTH PLAIN/LOGIN verify in a thread (scrypt), never in the event loop.
 - Every reply is sanitized (no echoed control characters), connection limits give 421, a
   client dropping the connection is logged at debug level, and shutdown drains sessions.
+
+Replies come from `proxy.replies` as typed `SmtpReply` values, from the service through the
+`Transactions` hooks for MAIL, RCPT and DATA; this module only writes `reply.line` and acts
+on `reply.is_success`.
 """
 
 from __future__ import annotations
@@ -20,27 +24,33 @@ import collections
 import logging
 import re
 import ssl
-from typing import Any, AnyStr, cast
+from typing import Any, AnyStr, Protocol, cast
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session, syntax
 
+from proxy import replies
 from proxy.metrics import Metrics
-from proxy.model import RecipientDecision, SmtpReply
+from proxy.model import RecipientDecision
+from proxy.replies import SmtpReply
 from proxy.settings import SmtpSettings
-from proxy.smtp import replies
 from proxy.smtp.addresses import ParsedPath, PathError, parse_path
 from proxy.smtp.admission import Admission, Ticket, address_key, peer_address
 from proxy.smtp.auth import Authenticator
 from proxy.smtp.auth_throttle import AuthThrottle, mask_username
 
-__all__ = ["AIOSMTPD_PRIVATE_MEMBERS", "RelayEnvelope", "RelaySMTP", "SessionTracker"]
+__all__ = [
+    "AIOSMTPD_PRIVATE_MEMBERS",
+    "RelayEnvelope",
+    "RelaySMTP",
+    "SessionTracker",
+    "Transactions",
+]
 
 # The private members of aiosmtpd's `SMTP` this module reads, calls or overrides. They are why
 # pyproject pins `aiosmtpd==1.4.6` exactly: any other release may rename or change them.
 # tests/unit/test_aiosmtpd_pin.py checks the installed version, that each exists, and that this
 # module uses no other private member of `SMTP`.
 AIOSMTPD_PRIVATE_MEMBERS = (
-    "_call_handler_hook",  # runs the handler hooks (handle_EHLO, handle_DATA) our overrides keep
     "_create_envelope",  # overridden: our RelayEnvelope
     "_handle_client",  # overridden: session accounting around aiosmtpd's command loop
     "_original_transport",  # the plain transport, restored when STARTTLS fails
@@ -82,6 +92,26 @@ class RelayEnvelope(Envelope):
         self.has_sender = False
         self.decisions: list[RecipientDecision] = []
         self.finished = False
+
+
+class Transactions(Protocol):
+    """The handler `RelaySMTP` calls for a transaction (proxy/smtp/handler.py).
+
+    Typed, unlike aiosmtpd's `handle_*` hooks that return reply strings: MAIL, RCPT and DATA
+    answer with the `SmtpReply` to send. `handle_exception` is aiosmtpd's own hook.
+    """
+
+    async def mail(self, session: Session, envelope: RelayEnvelope) -> SmtpReply: ...
+
+    async def rcpt(self, session: Session, envelope: RelayEnvelope, address: str) -> SmtpReply: ...
+
+    async def data(self, session: Session, envelope: RelayEnvelope) -> SmtpReply: ...
+
+    def transaction_ended(self, session: Session, envelope: RelayEnvelope) -> None:
+        """The envelope is dropped (RSET, new MAIL, disconnect) without a finished DATA."""
+        ...
+
+    async def handle_exception(self, error: Exception) -> str: ...
 
 
 class SessionTracker:
@@ -162,7 +192,7 @@ def _refusal_reason(reply: SmtpReply) -> str:
 class RelaySMTP(SMTP):
     def __init__(
         self,
-        handler: Any,
+        handler: Transactions,
         *,
         settings: SmtpSettings,
         tracker: SessionTracker,
@@ -185,6 +215,7 @@ class RelaySMTP(SMTP):
         self.command_size_limits = collections.defaultdict(
             lambda: 512, {"MAIL": 1024, "RCPT": 1024}
         )
+        self._transactions = handler
         self._max_recipients = settings.max_recipients
         self._size_limit = settings.max_message_size
         self._tracker = tracker
@@ -231,7 +262,7 @@ class RelaySMTP(SMTP):
         old = self.envelope
         super()._set_rset_state()  # type: ignore[no-untyped-call]
         if isinstance(old, RelayEnvelope) and self.session is not None:
-            self.event_handler.transaction_ended(self.session, old)
+            self._transactions.transaction_ended(self.session, old)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         first = self._original_transport is None
@@ -264,7 +295,7 @@ class RelaySMTP(SMTP):
         if self._ticket is not None:
             self._tracker.closed(self, self._ticket)
         if isinstance(self.envelope, RelayEnvelope) and self.session is not None:
-            self.event_handler.transaction_ended(self.session, self.envelope)
+            self._transactions.transaction_ended(self.session, self.envelope)
             self.envelope = self._create_envelope()
         super().connection_lost(error)
 
@@ -295,7 +326,7 @@ class RelaySMTP(SMTP):
         """Send a final reply (421) and close, without waiting for the client."""
         transport = cast(asyncio.WriteTransport | None, self.transport)
         if transport is not None and not transport.is_closing():
-            transport.write(replies.render(reply).encode("ascii") + b"\r\n")
+            transport.write(reply.line.encode("ascii") + b"\r\n")
             transport.close()
 
     async def push(self, status: AnyStr) -> None:
@@ -305,7 +336,7 @@ class RelaySMTP(SMTP):
             await super().push(status)
 
     async def _push_reply(self, reply: SmtpReply) -> None:
-        await self.push(replies.render(reply))
+        await self.push(reply.line)
 
     # --- ESMTP -----------------------------------------------------------------------------
 
@@ -324,8 +355,7 @@ class RelaySMTP(SMTP):
             lines.append("STARTTLS")
         if self._credentials.enabled and self._tls_protocol:
             lines.append("AUTH LOGIN PLAIN")
-        text = "\r\n".join(f"250-{line}" for line in lines[:-1])
-        await self.push(f"{text}\r\n250 {lines[-1]}")
+        await self.push(replies.capabilities(lines))
 
     @syntax("HELO hostname")
     async def smtp_HELO(self, hostname: str | None) -> None:
@@ -365,14 +395,14 @@ class RelaySMTP(SMTP):
             return
         envelope.mail_from = path.address
         envelope.smtp_utf8 = smtputf8
-        status = await self._call_handler_hook("MAIL", path.address, list(path.params))
-        if status.startswith("250"):
+        reply = await self._transactions.mail(self._session(), envelope)
+        if reply.is_success:
             envelope.has_sender = True
             self._mail_seen = True
             envelope.mail_options.extend(path.params)
         else:
             self._set_rset_state()
-        await self.push(status)
+        await self._push_reply(reply)
 
     def _mail_params(self, path: ParsedPath) -> tuple[bool, SmtpReply | None]:
         params = dict(path.params)
@@ -416,10 +446,10 @@ class RelaySMTP(SMTP):
         if len(envelope.rcpt_tos) >= self._max_recipients:
             await self._push_reply(replies.TOO_MANY_RECIPIENTS)
             return
-        status = await self._call_handler_hook("RCPT", path.address, [])
-        if status.startswith("250"):
+        reply = await self._transactions.rcpt(self._session(), envelope, path.address)
+        if reply.is_success:
             envelope.rcpt_tos.append(path.address)
-        await self.push(status)
+        await self._push_reply(reply)
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str | None) -> None:
@@ -444,16 +474,16 @@ class RelaySMTP(SMTP):
         self.busy = True
         self._tracker.begin()
         try:
-            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._push_reply(replies.START_DATA)
             content = await self._read_data()
             if content is None:
                 self._set_rset_state()
                 await self._push_reply(replies.MESSAGE_TOO_BIG)
             else:
                 envelope.content = envelope.original_content = content
-                status = await self._call_handler_hook("DATA")
+                reply = await self._transactions.data(self._session(), envelope)
                 self._set_post_data_state()  # type: ignore[no-untyped-call]
-                await self.push(status)
+                await self._push_reply(reply)
         finally:
             self.busy = False
             self._tracker.end()
@@ -513,11 +543,11 @@ class RelaySMTP(SMTP):
             try:
                 blob = base64.b64decode(args[1], validate=True)
             except (binascii.Error, ValueError):
-                await self.push("501 5.5.2 Cannot decode base64")
+                await self._push_reply(replies.AUTH_CANNOT_DECODE)
                 return AuthResult(success=False, handled=True)
         parts = blob.split(b"\x00")
         if len(parts) != 3:
-            await self.push("501 5.5.2 Cannot split auth value")
+            await self._push_reply(replies.AUTH_CANNOT_SPLIT)
             return AuthResult(success=False, handled=True)
         return await self._check(parts[1], parts[2])
 
@@ -530,7 +560,7 @@ class RelaySMTP(SMTP):
             try:
                 login = base64.b64decode(args[1], validate=True)
             except (binascii.Error, ValueError):
-                await self.push("501 5.5.2 Cannot decode base64")
+                await self._push_reply(replies.AUTH_CANNOT_DECODE)
                 return AuthResult(success=False, handled=True)
         password = await self.challenge_auth("Password:")
         if password is MISSING:
@@ -564,7 +594,7 @@ class RelaySMTP(SMTP):
         delay = self._tracker.auth_throttle.failed(address_key(peer))
         if delay > 0:
             await asyncio.sleep(delay)
-        await self.push("535 5.7.8 Authentication credentials invalid")
+        await self._push_reply(replies.AUTH_INVALID)
         if self._auth_failures >= limit:
             self.close_with(replies.TOO_MANY_AUTH_FAILURES)
         return AuthResult(success=False, handled=True)

@@ -1,19 +1,33 @@
-"""The one table from outcomes (decisions, upstream results, limits) to SMTP replies.
+"""Every SMTP reply the relay sends, and the one table from outcomes to replies.
 
-Every reply the relay sends for a transaction is built here, so codes stay consistent:
-policy rejections are `550 5.7.1 <rule-id>: <reason>`, local faults `451 4.3.0`, upstream
-faults `451 4.4.x`, and upstream refusals are passed through with their own class (4xx stays
-temporary, 5xx stays permanent). Text that came from outside (upstream replies, rule reasons)
-is sanitized: no control characters, ASCII only, bounded length.
+The reply type (`SmtpReply`), the fixed replies (constants) and the replies built from an
+outcome (factories: decisions, upstream results, limits, faults) all live here, so a code or
+a text is changed in one place and tests compare against the same constants. The service
+returns these objects; the SMTP layer (`proxy.smtp`) only writes `reply.line` and never
+parses a reply back.
+
+Codes stay consistent: policy rejections are `550 5.7.1 <rule-id>: <reason>`, local faults
+`451 4.3.0`, upstream faults `451 4.4.x`, and upstream refusals are passed through with their
+own class (4xx stays temporary, 5xx stays permanent). Text that came from outside (upstream
+replies, rule reasons) is sanitized: no control characters, ASCII only, bounded length.
+
+Not listed here: the replies aiosmtpd sends itself for the commands the relay does not
+override (greeting, HELO, RSET, NOOP, QUIT, STARTTLS, the AUTH challenges and an unknown
+command); `handle_exception` in `proxy.smtp.handler` turns any other fault into `local_error`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from proxy.model import Action, RecipientDecision, SmtpReply
+from proxy.model import Action, RecipientDecision
 
 __all__ = [
+    "AUTH_CANNOT_DECODE",
+    "AUTH_CANNOT_SPLIT",
+    "AUTH_INVALID",
     "AUTH_REQUIRED",
     "BAD_SEQUENCE_NEED_MAIL",
     "BAD_SEQUENCE_NEED_RCPT",
@@ -27,27 +41,72 @@ __all__ = [
     "SENDER_OK",
     "SESSION_TIME_LIMIT",
     "SHUTTING_DOWN",
+    "START_DATA",
     "TOO_MANY_AUTH_FAILURES",
     "TOO_MANY_CONNECTIONS",
     "TOO_MANY_FROM_ADDRESS",
     "TOO_MANY_FROM_OUTSIDE",
     "TOO_MANY_RECIPIENTS",
-    "code_class",
+    "SmtpReply",
+    "capabilities",
     "content_limit",
     "for_decision",
     "for_upstream",
     "local_error",
     "message_accepted",
+    "outbox_written",
     "path_error",
-    "render",
     "sanitize",
     "store_unavailable",
     "summarize",
     "syntax_error",
+    "upstream_accepted",
+    "upstream_busy",
     "upstream_lost_after_data",
+    "upstream_no_smtputf8",
     "upstream_timeout",
     "upstream_unreachable",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpReply:
+    """One reply: the basic code, its RFC 3463 enhanced status code and the text.
+
+    `enhanced` is empty only for the intermediate 354 (RFC 2034 gives 3xx none).
+    """
+
+    code: int
+    enhanced: str  # e.g. "5.7.1"
+    text: str
+
+    @property
+    def line(self) -> str:
+        """The reply line as sent on the wire (without CRLF)."""
+        if not self.enhanced:
+            return f"{self.code} {self.text}"
+        return f"{self.code} {self.enhanced} {self.text}"
+
+    def __str__(self) -> str:
+        return self.line
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def is_temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.code >= 500
+
+    @property
+    def code_class(self) -> str:
+        """`2xx`, `3xx`, `4xx` or `5xx`, the label of the smtp_replies_total metric."""
+        return f"{self.code // 100}xx"
+
 
 _MAX_TEXT = 300
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\s+")
@@ -75,6 +134,11 @@ BAD_SEQUENCE_NEED_MAIL = SmtpReply(503, "5.5.1", "Error: need MAIL command")
 BAD_SEQUENCE_NEED_RCPT = SmtpReply(503, "5.5.1", "Error: need RCPT command")
 NO_VALID_RECIPIENTS = SmtpReply(554, "5.5.1", "No valid recipients")
 PARAMETER_NOT_SUPPORTED = SmtpReply(555, "5.5.4", "Parameter not recognized or not implemented")
+START_DATA = SmtpReply(354, "", "End data with <CR><LF>.<CR><LF>")
+# AUTH PLAIN/LOGIN (proxy/smtp/server.py); aiosmtpd sends the 334 challenges and 235 itself.
+AUTH_CANNOT_DECODE = SmtpReply(501, "5.5.2", "Cannot decode base64")
+AUTH_CANNOT_SPLIT = SmtpReply(501, "5.5.2", "Cannot split auth value")
+AUTH_INVALID = SmtpReply(535, "5.7.8", "Authentication credentials invalid")
 
 
 def sanitize(text: str, limit: int = _MAX_TEXT) -> str:
@@ -90,18 +154,29 @@ def _tagged(text: str, queue_id: str | None) -> str:
     return f"{text} [q={queue_id}]" if queue_id else text
 
 
-def render(reply: SmtpReply) -> str:
-    """The reply line as sent on the wire."""
-    return f"{reply.code} {reply.enhanced} {reply.text}"
-
-
-def code_class(reply: SmtpReply) -> str:
-    """`2xx`, `4xx` or `5xx`, the label of the smtp_replies_total metric."""
-    return f"{reply.code // 100}xx"
+def capabilities(lines: Sequence[str]) -> str:
+    """The multi-line EHLO reply (RFC 5321 4.2.1: `250-` on every line but the last; EHLO
+    replies carry no enhanced code)."""
+    return "\r\n".join([*(f"250-{line}" for line in lines[:-1]), f"250 {lines[-1]}"])
 
 
 def message_accepted(queue_id: str, destination: str) -> SmtpReply:
     return SmtpReply(250, "2.0.0", _tagged(f"Ok: accepted by {destination}", queue_id))
+
+
+def upstream_accepted(text: str) -> SmtpReply:
+    """The upstream's 250 after the final dot, kept (sanitized) for the decision log."""
+    return SmtpReply(250, "2.0.0", sanitize(text))
+
+
+def outbox_written(name: str) -> SmtpReply:
+    """The outbox's answer once the file is on disk (for the decision log)."""
+    return SmtpReply(250, "2.0.0", f"written to outbox as {name}")
+
+
+def upstream_no_smtputf8(queue_id: str | None = None) -> SmtpReply:
+    """An SMTPUTF8 message and an upstream that does not offer the extension."""
+    return SmtpReply(553, "5.6.7", _tagged("Upstream does not support SMTPUTF8", queue_id))
 
 
 def local_error(queue_id: str | None = None) -> SmtpReply:

@@ -525,6 +525,7 @@ async def build_relay(
         limits = ListenerLimits(
             max_connections=settings.web.max_connections,
             header_timeout=settings.web.header_timeout,
+            max_requests_per_connection=settings.web.max_requests_per_connection,
         )
         components.append(
             WebComponent(

@@ -209,10 +209,11 @@ class WebSettings(_Section):
     trusted_proxies: tuple[IPNetwork, ...] = ()
     # Hardening (proxy/web/listener.py): connections beyond the cap get 503; a request's
     # headers must arrive within header_timeout (also the keep-alive idle limit), its body
-    # within body_timeout.
+    # within body_timeout; a keep-alive connection is closed after max_requests_per_connection.
     max_connections: int = Field(256, ge=1)
     header_timeout: float = Field(10.0, gt=0)
     body_timeout: float = Field(10.0, gt=0)
+    max_requests_per_connection: int = Field(100, ge=1)
     # /readyz and /metrics (and /healthz) are served on this separate listener, loopback by
     # default: operations endpoints are not public. The public listener serves /healthz only.
     ops_host: str = "127.0.0.1"

@@ -8,6 +8,9 @@ unsubscribe pages face the internet, so nothing a web client does may grow witho
   of the previous response (aiohttp's keep-alive timer, armed when the connection opens: a slow
   client trickling headers is closed when it fires); the same limit ends idle keep-alive;
 - a request body must arrive within `body_timeout` (`408` otherwise);
+- at most `max_requests_per_connection` requests on one keep-alive connection: the response
+  to the last one says `Connection: close`, so one client cannot hold a slot forever by
+  pipelining fresh requests within the idle limit;
 - request line and header fields at most 4 KB, at most 32 header fields, bodies as small as
   the routes need (WebDeps.max_body_bytes).
 """
@@ -16,12 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import weakref
 from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-__all__ = ["LimitedSite", "ListenerLimits", "body_timeout_middleware"]
+__all__ = [
+    "LimitedSite",
+    "ListenerLimits",
+    "body_timeout_middleware",
+    "requests_per_connection_middleware",
+]
 
 _BUSY_RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
@@ -39,6 +48,7 @@ class ListenerLimits:
 
     max_connections: int = 256
     header_timeout: float = 10.0
+    max_requests_per_connection: int = 100
     max_field_size: int = 4096
     max_headers: int = 32
 
@@ -60,6 +70,27 @@ def body_timeout_middleware(timeout: float) -> Middleware:
         return await handler(request)
 
     return read_body_in_time
+
+
+def requests_per_connection_middleware(limit: int) -> Middleware:
+    """Close a keep-alive connection after its `limit`-th response (`Connection: close`).
+
+    Counts are kept per transport in a weak map, so a connection that goes away takes its
+    count with it: memory stays bounded by the connection cap."""
+    served: weakref.WeakKeyDictionary[asyncio.BaseTransport, int] = weakref.WeakKeyDictionary()
+
+    @web.middleware
+    async def close_after_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        transport = request.transport
+        if transport is not None:
+            count = served.get(transport, 0) + 1
+            served[transport] = count
+            if count >= limit:
+                response.force_close()
+        return response
+
+    return close_after_limit
 
 
 class _Busy(asyncio.Protocol):

@@ -18,6 +18,7 @@ from proxy.web.listener import (
     LimitedSite,
     ListenerLimits,
     body_timeout_middleware,
+    requests_per_connection_middleware,
 )
 from proxy.web.middleware import LIMITED_ROUTE_PREFIX, add_security_headers, limits_middleware
 from proxy.web.ops import OpsHandlers
@@ -113,6 +114,10 @@ class WebServer:
         shutdown_timeout: float = 5.0,
     ) -> None:
         self._limits = limits = limits or ListenerLimits()
+        # Outermost, so every answer counts (a 429 or 408 too).
+        app.middlewares.insert(
+            0, requests_per_connection_middleware(limits.max_requests_per_connection)
+        )
         # No access log: request paths carry unsubscribe tokens, which identify an objection.
         # aiohttp's keep-alive timer runs from the connection's start (and from each response's
         # end) until a request's headers are in: it is the header timeout and the idle limit.

@@ -38,7 +38,9 @@ async def limited(tmp_path: Path) -> AsyncIterator[tuple[Web, int]]:
     """The public app on a listener with small limits; returns (web, limited port)."""
     async for web in start_web(tmp_path):
         deps = replace(web.deps, body_timeout=0.5)
-        limits = ListenerLimits(max_connections=3, header_timeout=0.5)
+        limits = ListenerLimits(
+            max_connections=3, header_timeout=0.5, max_requests_per_connection=2
+        )
         server = WebServer(build_web_app(deps), limits=limits)
         port = await server.start("127.0.0.1", 0)
         yield web, port
@@ -67,6 +69,23 @@ async def test_idle_keep_alive_is_closed(limited: tuple[Web, int]) -> None:
     answer = await closed_by_server(reader)  # answered, then closed when idle
     assert answer.startswith(b"HTTP/1.1 200")
     writer.close()
+
+
+async def test_keep_alive_connection_is_closed_after_its_request_quota(
+    limited: tuple[Web, int],
+) -> None:
+    """Three pipelined requests on one connection with a quota of two: two answers, the
+    second saying `Connection: close`, then the server closes (it answered all three,
+    each connection forever, before)."""
+    _, port = limited
+    reader, writer = await connect(port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n" * 3)
+    await writer.drain()
+    answer = await closed_by_server(reader)
+    writer.close()
+    assert answer.count(b"HTTP/1.1 200") == 2
+    last = answer.rsplit(b"HTTP/1.1 200", 1)[1]
+    assert b"Connection: close" in last
 
 
 async def test_slow_body_gets_408(limited: tuple[Web, int]) -> None:

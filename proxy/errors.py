@@ -1,31 +1,70 @@
-"""The relay's exceptions.
+"""The relay's exceptions: every one the relay raises on purpose, and who catches it.
 
-- RelayError: base of everything the relay raises on purpose.
-  - ConfigError: invalid settings or policy; carries one ConfigProblem per problem.
-  - StoreUnavailable: a fact could not be read or written (database down, timeout); the
-    SMTP layer answers 451 (fail closed).
-  - ForwardError: the upstream or the outbox failed in a way not expressed as a reply.
-  - TokenError: an unsubscribe token is forged, truncated, expired or unknown.
-  - ImportRowError: one bad row of a CSV import (reported, never aborts the good rows).
+- RelayError: the root. `cli.common.run_with_settings` prints any that reaches a command as
+  one line (exit 1): no traceback for an expected failure.
+  - ConfigError: invalid settings, policy, secret or descriptor file; one ConfigProblem per
+    problem. Raised by `settings`, `policy.policy_file`, `secrets`, `descriptors`, and
+    `store.database.create_engine` (bad URL). Caught by the CLI (exit 2, one line each) and
+    `policy.holder` (a bad reload keeps the running policy).
+  - PolicyProblems (also a ValueError): cross-field problems of the policy file, raised in a
+    pydantic validator of `policy.policy_file`; pydantic wraps it and `load_policy` turns
+    its pairs into a ConfigError's problems.
+  - StoreUnavailable: a fact could not be read or written (database down, timeout, refused
+    write). Raised by `store.guard.store_errors`, the one translator of driver errors, and by
+    `store.migrate` / migration 0004 for a schema the code cannot use. Caught by `service`
+    (451 at RCPT/DATA, fail closed), the web pages (503), the audit writer (`transient`
+    says whether to retry the batch), the suppression gauge and the CLI.
+  - TokenError: an unsubscribe token that is forged, truncated, expired or unknown; the
+    message is safe to show. Raised by `tokens`; caught by `web.unsubscribe` (the bad-token
+    page), `feedback.mailboxes` (no campaign) and `compliance` (the unsubscribe mailbox
+    refuses that recipient).
+  - PathError (also a ValueError): a MAIL/RCPT path the relay refuses; `problem` picks the
+    reply. Raised by `smtp.addresses.parse_path`; caught by `smtp.server` (501/553).
+  - CsvFormatError: a CSV file that cannot be imported at all (bad header, empty); nothing
+    was written. Raised by `store.contacts_csv`, `store.importer`, `store.suppression_csv`;
+    reaches the CLI's one-line handler.
+  - RowError (also a ValueError): one bad row or cell of an import, naming the column.
+    Raised by `store.contacts_csv` / `store.suppression_csv`; caught by `store.importer` and
+    `store.suppression_csv` (reported by line, the good rows are imported) and `cli.register`
+    (a bad address argument).
+  - PeriodError (also a ValueError): a `--since`/`--until` value that is neither a duration
+    nor a date. Raised by `ops.periods.parse_instant`; caught by `cli.ops` (usage error).
+  - EspError: an email-provider webhook request that is not believed (bad signature,
+    replay, unparsable); the message is safe to log and return. Raised by `feedback.esp`;
+    caught by `web.esp` (401).
+
+Module-private signals, raised and caught inside one module and never seen outside it (so
+not part of this tree): `forward._Stale` (a pooled upstream connection went stale: reconnect),
+`mime.layout._Unfootable` (a part that cannot carry the footer), `feedback.dispatch.
+_Unreachable` (a webhook endpoint did not answer), `cli.ops._UsageLine` (a click usage error
+shown as one line). Control flow that is not a fault returns a value instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from proxy.smtp.addresses import Problem
 
 __all__ = [
     "ConfigError",
     "ConfigProblem",
-    "ForwardError",
-    "ImportRowError",
+    "CsvFormatError",
+    "EspError",
+    "PathError",
+    "PeriodError",
+    "PolicyProblems",
     "RelayError",
+    "RowError",
     "StoreUnavailable",
     "TokenError",
 ]
 
 
 class RelayError(Exception):
-    """Base class of the relay's own exceptions."""
+    """Root of the relay's own exceptions (see the tree above)."""
 
 
 @dataclass(frozen=True)
@@ -42,25 +81,57 @@ class ConfigProblem:
 
 
 class ConfigError(RelayError):
+    """Invalid configuration: every problem found, one line each."""
+
     def __init__(self, problems: list[ConfigProblem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
+class PolicyProblems(RelayError, ValueError):
+    """Cross-field problems found after the shape was validated: (dotted key, message) pairs.
+
+    A ValueError so that pydantic reports it as a validation error of the policy model."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
+
+
 class StoreUnavailable(RelayError):
-    """The register or suppression list cannot be read: fail closed with a 451."""
+    """The register or suppression list cannot be read or written: fail closed with a 451.
 
+    `transient` is False when the database refused the statement itself (a constraint or
+    data error): retrying the same write fails again."""
 
-class ForwardError(RelayError):
-    """The upstream or outbox failed outside the normal reply flow."""
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        self.transient = transient
+        super().__init__(message)
 
 
 class TokenError(RelayError):
     """An unsubscribe token that does not verify; the message is safe to show."""
 
 
-class ImportRowError(RelayError):
-    def __init__(self, line: int, reason: str) -> None:
-        self.line = line
-        self.reason = reason
-        super().__init__(f"line {line}: {reason}")
+class PathError(RelayError, ValueError):
+    """A MAIL FROM / RCPT TO path the relay refuses; `problem` says which reply fits."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(problem.value)
+
+
+class CsvFormatError(RelayError):
+    """The file as a whole cannot be imported (bad header): nothing was written."""
+
+
+class RowError(RelayError, ValueError):
+    """One bad cell or row; the message names the column and the problem."""
+
+
+class PeriodError(RelayError, ValueError):
+    """A value that is neither a duration nor a date; the message is shown as is."""
+
+
+class EspError(RelayError):
+    """A provider request that is not believed; the message is safe to log and to return."""

@@ -13,8 +13,9 @@ import click
 from rich.console import Console
 
 from proxy.cli.common import config_option, open_engine, run_with_settings
+from proxy.errors import PeriodError
 from proxy.ops.export import write_audit_csv, write_feedback_csv
-from proxy.ops.periods import PeriodError, parse_instant
+from proxy.ops.periods import parse_instant
 from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
 from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
 from proxy.policy.bounces import Bounces

@@ -16,11 +16,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from proxy.cli.common import config_option, open_store, run_with_settings
+from proxy.errors import RowError
 from proxy.model import ConsentMethod, ConsentState, Contact, Suppression, SuppressionOrigin
 from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings
 from proxy.store import normalise_scope, schema_status, upgrade
-from proxy.store.contacts_csv import RowError, check_email
+from proxy.store.contacts_csv import check_email
 from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import EXPORT_HEADER, read_suppression_csv
 

@@ -25,10 +25,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from proxy.errors import EspError
+
 __all__ = [
     "MAX_AGE_SECONDS",
     "CertFetcher",
-    "EspError",
     "EspEvent",
     "check_sns_cert_url",
     "mailgun_events",
@@ -43,10 +44,6 @@ MAX_AGE_SECONDS = 15 * 60  # a signed timestamp older (or newer) than this is a 
 # SNS signing certificates are served only from these hosts (the pattern the AWS SDKs check).
 _SNS_CERT_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
 CertFetcher = Callable[[str], Awaitable[bytes]]
-
-
-class EspError(Exception):
-    """A provider request that is not believed; the message is safe to log and to return."""
 
 
 @dataclass(frozen=True, slots=True)

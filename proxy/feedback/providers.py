@@ -14,9 +14,9 @@ from typing import Any
 
 import aiohttp
 
+from proxy.errors import EspError
 from proxy.feedback.esp import (
     CertFetcher,
-    EspError,
     EspEvent,
     check_sns_cert_url,
     mailgun_events,

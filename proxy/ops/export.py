@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from proxy.ops.csv_cells import safe_row
 from proxy.ops.report_format import iso_utc
 from proxy.store.audit_export import EXPORT_COLUMNS, stream_audit_rows
-from proxy.store.failures import store_errors
+from proxy.store.guard import store_errors
 from proxy.store.tables import feedback_events
 
 __all__ = ["EXPORT_COLUMNS", "FEEDBACK_COLUMNS", "write_audit_csv", "write_feedback_csv"]

@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-__all__ = ["PeriodError", "iso_utc", "parse_instant"]
+from proxy.errors import PeriodError
+
+__all__ = ["iso_utc", "parse_instant"]
 
 _DURATION = re.compile(r"(\d+)\s*([mhdw])\Z")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-
-
-class PeriodError(ValueError):
-    """A value that is neither a duration nor a date; the message is shown as is."""
 
 
 def parse_instant(value: str, now: datetime, *, end_of_day: bool = False) -> datetime:

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from proxy.errors import ConfigError, ConfigProblem
+from proxy.errors import ConfigError, ConfigProblem, PolicyProblems
 from proxy.model import Kind
 from proxy.networks import IPNetwork
 from proxy.policy import defaults
@@ -54,7 +54,6 @@ __all__ = [
     "CountryOverride",
     "FooterMode",
     "Policy",
-    "PolicyProblems",
     "Retention",
     "SignedMessages",
     "Transactional",
@@ -65,14 +64,6 @@ __all__ = [
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 _COUNTRY_KEY = re.compile(r"[A-Z]{2}\Z")
-
-
-class PolicyProblems(ValueError):
-    """Cross-field problems found after the shape was validated: (dotted key, message) pairs."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
 
 
 def _regex(value: str) -> str:

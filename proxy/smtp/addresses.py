@@ -13,7 +13,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-__all__ = ["ParsedPath", "PathError", "Problem", "parse_path"]
+from proxy.errors import PathError
+
+__all__ = ["ParsedPath", "Problem", "parse_path"]
 
 _ATEXT = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~"
@@ -29,12 +31,6 @@ class Problem(StrEnum):
     MAILBOX = "mailbox"  # the address is not a valid mailbox: 553
     ROUTING = "routing"  # a routing form we refuse to interpret: 553
     SMTPUTF8 = "smtputf8"  # non-ASCII without SMTPUTF8: 553 5.6.7
-
-
-class PathError(ValueError):
-    def __init__(self, problem: Problem) -> None:
-        self.problem = problem
-        super().__init__(problem.value)
 
 
 @dataclass(frozen=True, slots=True)

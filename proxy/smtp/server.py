@@ -29,11 +29,12 @@ from typing import Any, AnyStr, Protocol, cast
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session, syntax
 
 from proxy import replies
+from proxy.errors import PathError
 from proxy.metrics import Metrics
 from proxy.model import RecipientDecision
 from proxy.replies import SmtpReply
 from proxy.settings import SmtpSettings
-from proxy.smtp.addresses import ParsedPath, PathError, parse_path
+from proxy.smtp.addresses import ParsedPath, parse_path
 from proxy.smtp.admission import Admission, Ticket, address_key, peer_address
 from proxy.smtp.auth import Authenticator
 from proxy.smtp.auth_throttle import AuthThrottle, mask_username

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.store.failures import store_errors
+from proxy.store.guard import store_errors
 from proxy.store.tables import audit_records
 
 __all__ = ["EXPORT_COLUMNS", "stream_audit_rows"]

@@ -13,20 +13,12 @@ import logging
 from collections import deque
 from collections.abc import Sequence
 
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from proxy.errors import StoreUnavailable
 from proxy.store import AuditRecord, Store
 
 __all__ = ["AuditTrail"]
 
 log = logging.getLogger(__name__)
-
-
-def _is_transient(exc: StoreUnavailable) -> bool:
-    """Connection loss and timeouts pass; constraint or data errors will fail again."""
-    cause = exc.__cause__
-    return cause is None or isinstance(cause, (OperationalError, InterfaceError, OSError))
 
 
 class AuditTrail:
@@ -78,7 +70,7 @@ class AuditTrail:
             try:
                 await self._store.record_audit(batch)
             except StoreUnavailable as exc:
-                if _is_transient(exc):
+                if exc.transient:  # connection loss, timeout: the batch waits for the database
                     log.warning(
                         "audit trail: %d records wait for the database: %s", self.pending, exc
                     )

@@ -7,27 +7,17 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from proxy.errors import RelayError
+from proxy.errors import CsvFormatError, RowError
 from proxy.model import ConsentMethod, ConsentState, Kind, SourceKind
 from proxy.store.contact_rows import CONTACT_COLUMNS
 from proxy.store.hashing import normalise_address
 
 __all__ = [
-    "CsvFormatError",
-    "RowError",
     "check_email",
     "parse_header",
     "parse_row",
     "parsers",
 ]
-
-
-class CsvFormatError(RelayError):
-    """The file as a whole cannot be imported (bad header): nothing was written."""
-
-
-class RowError(ValueError):
-    """One bad cell or row; the message names the column and the problem."""
 
 
 # Dot-atom or quoted local part; an ASCII (punycode) domain with at least two labels.

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.store.contacts_csv import CsvFormatError, RowError, parse_header, parse_row, parsers
+from proxy.errors import CsvFormatError, RowError
+from proxy.store.contacts_csv import parse_header, parse_row, parsers
 from proxy.store.records import UpsertResult
 from proxy.store.store import Store
 

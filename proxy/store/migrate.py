@@ -13,11 +13,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from proxy.errors import StoreUnavailable
 from proxy.settings import DatabaseSettings
 from proxy.store.database import WRITE_OPTION, create_engine
+from proxy.store.guard import store_errors
 
 __all__ = ["SchemaStatus", "schema_is_current", "schema_status", "upgrade"]
 
@@ -109,10 +109,9 @@ async def upgrade(
     try:
         # BEGIN IMMEDIATE on SQLite: a second process waits, then finds nothing to do.
         writer = engine.execution_options(**{WRITE_OPTION: True})
-        async with _alembic_lock(), writer.begin() as connection:
-            await connection.run_sync(run)
-    except SQLAlchemyError as exc:
-        raise StoreUnavailable(f"cannot migrate the database: {_first_line(exc)}") from exc
+        with store_errors("cannot migrate the database"):
+            async with _alembic_lock(), writer.begin() as connection:
+                await connection.run_sync(run)
     finally:
         await engine.dispose()
     return await schema_status(database)
@@ -126,10 +125,9 @@ async def schema_status(database: DatabaseSettings | str) -> SchemaStatus:
 
     engine = create_engine(_as_settings(database))
     try:
-        async with _alembic_lock(), engine.connect() as connection:
-            revision = await connection.run_sync(current)
-    except SQLAlchemyError as exc:
-        raise StoreUnavailable(f"cannot read the database: {_first_line(exc)}") from exc
+        with store_errors("cannot read the database"):
+            async with _alembic_lock(), engine.connect() as connection:
+                revision = await connection.run_sync(current)
     finally:
         await engine.dispose()
     return SchemaStatus(current=revision, head=_head(), known=revision is None or _known(revision))
@@ -138,8 +136,3 @@ async def schema_status(database: DatabaseSettings | str) -> SchemaStatus:
 async def schema_is_current(database: DatabaseSettings | str) -> bool:
     """True when the database is at the code's head revision (serve refuses otherwise)."""
     return (await schema_status(database)).is_current
-
-
-def _first_line(exc: BaseException) -> str:
-    cause = exc.orig if isinstance(exc, SQLAlchemyError) and hasattr(exc, "orig") else exc
-    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from proxy.model import ConsentState
 from proxy.policy.lastcontact import CONSENT_DATE, NOT_AN_ACT, PERSON_DATES
 from proxy.store.database import WRITE_OPTION
-from proxy.store.failures import store_errors
+from proxy.store.guard import store_errors
 from proxy.store.tables import audit_records, contacts
 
 __all__ = ["PurgeCounts", "PurgeCutoffs", "count_purgeable", "purge"]

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from proxy.model import Action
-from proxy.store.failures import store_errors
+from proxy.store.guard import store_errors
 from proxy.store.rights import RightsRequest, request_from_row, requests_statement
 from proxy.store.tables import audit_records, feedback_events, suppressions
 

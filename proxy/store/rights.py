@@ -8,9 +8,7 @@ an erasure outlives the erased data.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -18,12 +16,11 @@ from typing import Any
 
 from sqlalchemy import Select, desc, func, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.model import Action, Basis, Contact, SuppressionOrigin
 from proxy.store.contact_rows import row_to_contact
-from proxy.store.database import WRITE_OPTION
-from proxy.store.failures import store_errors
+from proxy.store.guard import Guard
 from proxy.store.records import AuditRecord
 from proxy.store.tables import (
     HASH_KIND_ADDRESS,
@@ -130,21 +127,8 @@ class RightsRegister:
     """Reads of one person's records and the requests table; short transactions each."""
 
     def __init__(self, engine: AsyncEngine, *, timeout: float = 5.0) -> None:
-        self._engine = engine
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
-        self._timeout = timeout
-
-    @asynccontextmanager
-    async def _read(self, what: str) -> AsyncIterator[AsyncConnection]:
-        with store_errors(what):
-            async with asyncio.timeout(self._timeout), self._engine.connect() as connection:
-                yield connection
-
-    @asynccontextmanager
-    async def _write(self, what: str) -> AsyncIterator[AsyncConnection]:
-        with store_errors(what):
-            async with asyncio.timeout(self._timeout), self._writer.begin() as connection:
-                yield connection
+        guard = Guard(engine, timeout)
+        self._read, self._write = guard.read, guard.write
 
     # -- what is held ----------------------------------------------------------------------
 

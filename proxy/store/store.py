@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -13,7 +11,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     String,
-    Table,
     and_,
     bindparam,
     cast,
@@ -27,12 +24,9 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from proxy.errors import StoreUnavailable
 from proxy.feedback.events import NO_ROUTES, Event, EventRoutes, EventType, new_event
 from proxy.model import (
     Action,
@@ -46,7 +40,8 @@ from proxy.model import (
 )
 from proxy.store.bulk import BulkUpsert, count_existing, write_rows
 from proxy.store.contact_rows import CONTACT_COLUMNS, contact_to_row, is_objection, row_to_contact
-from proxy.store.database import WRITE_OPTION, sqlite_reader
+from proxy.store.database import sqlite_reader
+from proxy.store.guard import Guard, dialect_insert
 from proxy.store.hashing import (
     address_hash,
     domain_hash,
@@ -145,9 +140,8 @@ class Store:
         if not hash_key:
             raise ValueError("the hash key must not be empty")
         self._engine = engine
-        self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self._guard = Guard(engine, timeout)
         self._key = hash_key
-        self._timeout = timeout
         self._routes = routes  # which webhook endpoints want which events
         self._upserts: dict[tuple[str, tuple[str, ...]], BulkUpsert] = {}
         self._sqlite = sqlite_reader(engine)  # SQLite file: the hot read in one thread hop
@@ -178,40 +172,6 @@ class Store:
         `acme.fr` covers `sales.acme.fr` (see `suppression_domains`)."""
         return tuple(self.domain_hash(d) for d in suppression_domains(email.rpartition("@")[2]))
 
-    # -- plumbing ----------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _guard(self, what: str, timeout: float | None) -> AsyncIterator[None]:
-        try:
-            async with asyncio.timeout(timeout):
-                yield
-        except TimeoutError:
-            log.warning("store: %s timed out after %ss", what, timeout)
-            raise StoreUnavailable(f"{what}: the database did not answer in time") from None
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("store: %s failed: %s", what, type(exc).__name__)
-            raise StoreUnavailable(f"{what}: {_first_line(exc)}") from exc
-
-    @asynccontextmanager
-    async def _read(
-        self, what: str, timeout: float | None = None
-    ) -> AsyncIterator[AsyncConnection]:
-        async with self._guard(what, timeout), self._engine.connect() as connection:
-            yield connection
-
-    @asynccontextmanager
-    async def _write(
-        self, what: str, timeout: float | None = None
-    ) -> AsyncIterator[AsyncConnection]:
-        async with self._guard(what, timeout), self._writer.begin() as connection:
-            yield connection
-
-    def _insert(self, connection: AsyncConnection, table: Table) -> Any:
-        """INSERT supporting ON CONFLICT for the connection's dialect (SQLite or PostgreSQL)."""
-        if connection.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
-
     # -- the relay's read path ---------------------------------------------------------
 
     async def load_recipient_facts(self, addresses: Sequence[str]) -> dict[str, RecipientFacts]:
@@ -225,7 +185,7 @@ class Store:
         domains = {email: self._domain_hashes_of(email) for email in emails}
         wanted = {*keyed.values(), *plain.values(), *(h for hs in domains.values() for h in hs)}
         query = partial(_query_facts, emails, list(wanted), list(keyed.values()))
-        async with self._guard("loading recipient facts", self._timeout):
+        async with self._guard.deadline("loading recipient facts"):
             if self._sqlite is not None:
                 by_email, hash_rows = await self._sqlite.run(query)
             else:
@@ -268,7 +228,7 @@ class Store:
 
     async def ping(self) -> None:
         """Readiness: one round trip to the database within the lookup timeout."""
-        async with self._read("ping", self._timeout) as connection:
+        async with self._guard.read("ping") as connection:
             await connection.execute(text("SELECT 1"))
 
     # -- suppressions ------------------------------------------------------------------
@@ -309,7 +269,7 @@ class Store:
         queues a `suppression` webhook event in the same transaction.
         """
         kind, value = self._target(address, address_hash, domain, sha256)
-        async with self._write("adding a suppression", self._timeout) as connection:
+        async with self._guard.write("adding a suppression") as connection:
             return await self._suppress(connection, kind, value, scope, origin, _now())
 
     async def add_objection(
@@ -317,7 +277,7 @@ class Store:
     ) -> bool:
         """A person's objection: the suppression and its `objection` event, together."""
         value = _check_hex(address_hash)
-        async with self._write("recording an objection", self._timeout) as connection:
+        async with self._guard.write("recording an objection") as connection:
             await enqueue(connection, self._routes, [objection])
             return await self._suppress(
                 connection, HASH_KIND_ADDRESS, value, scope, origin, objection.occurred_at
@@ -367,7 +327,7 @@ class Store:
             "detail": entry.detail[:200] if entry.detail else None,
             "suppressed": suppress is not None,
         }
-        async with self._write("recording a bounce or complaint", self._timeout) as connection:
+        async with self._guard.write("recording a bounce or complaint") as connection:
             await connection.execute(feedback_events.insert(), row)
             await enqueue(connection, self._routes, [event])
             if suppress is None:
@@ -393,7 +353,7 @@ class Store:
         )
         if since is not None:
             statement = statement.where(feedback_events.c.created_at >= since)
-        async with self._read("reading bounces and complaints", self._timeout) as connection:
+        async with self._guard.read("reading bounces and complaints") as connection:
             rows = (await connection.execute(statement)).all()
         return [
             FeedbackEntry(
@@ -412,7 +372,7 @@ class Store:
     async def emit_event(self, *events: Event) -> int:
         """Queue events for the webhook endpoints that want them (e.g. an erasure request
         handled elsewhere); returns the number of deliveries queued."""
-        async with self._write("queueing webhook events", self._timeout) as connection:
+        async with self._guard.write("queueing webhook events") as connection:
             return await enqueue(connection, self._routes, events)
 
     async def _insert_suppressions(
@@ -421,7 +381,7 @@ class Store:
         """Insert rows that are not yet listed; returns how many were new."""
         if not rows:
             return 0
-        statement = self._insert(connection, suppressions).on_conflict_do_nothing(
+        statement = dialect_insert(connection, suppressions).on_conflict_do_nothing(
             index_elements=["hash", "kind", "scope"]
         )
         if len(rows) == 1:
@@ -438,7 +398,7 @@ class Store:
     async def import_suppressions(self, entries: Iterable[SuppressionEntry]) -> int:
         """Add many entries in one transaction (existing ones are kept); returns new ones."""
         rows = [_suppression_row(e.hash, e.kind, e.scope, e.origin, e.created_at) for e in entries]
-        async with self._write("importing suppressions") as connection:
+        async with self._guard.write("importing suppressions", bounded=False) as connection:
             return await self._insert_suppressions(connection, rows)
 
     async def remove_suppression(
@@ -466,7 +426,7 @@ class Store:
         statement = delete(suppressions).where(or_(*targets))
         if scope is not None:
             statement = statement.where(suppressions.c.scope == normalise_scope(scope))
-        async with self._write("removing a suppression", self._timeout) as connection:
+        async with self._guard.write("removing a suppression") as connection:
             result = await connection.execute(statement)
             return max(result.rowcount, 0)
 
@@ -483,7 +443,7 @@ class Store:
             suppressions.c.hash == _check_hex(address_hash),
             suppressions.c.scope.in_([normalise_scope(scope), GLOBAL_SCOPE]),
         )
-        async with self._read("checking a suppression", self._timeout) as connection:
+        async with self._guard.read("checking a suppression") as connection:
             return (await connection.execute(statement.limit(1))).first() is not None
 
     async def is_domain_suppressed(
@@ -496,7 +456,7 @@ class Store:
         )
         if scope is not None:
             statement = statement.where(suppressions.c.scope == scope)
-        async with self._read("checking a domain", self._timeout) as connection:
+        async with self._guard.read("checking a domain") as connection:
             rows = (await connection.execute(statement)).all()
         return [
             Suppression(row.scope, SuppressionOrigin(row.origin), row.created_at, True)
@@ -504,13 +464,13 @@ class Store:
         ]
 
     async def suppression_count(self) -> int:
-        async with self._read("counting suppressions", self._timeout) as connection:
+        async with self._guard.read("counting suppressions") as connection:
             return await self._count_suppressions(connection)
 
     async def export_suppressions(self) -> AsyncIterator[SuppressionEntry]:
         """Stream every suppression (hash, kind, scope, origin, date), oldest first."""
         statement = select(suppressions).order_by(suppressions.c.id)
-        async with self._read("exporting suppressions") as connection:
+        async with self._guard.read("exporting suppressions", bounded=False) as connection:
             result = await connection.stream(statement.execution_options(yield_per=5000))
             async for row in result:
                 yield SuppressionEntry(
@@ -525,8 +485,8 @@ class Store:
 
     async def _record_send(self, address_hash: str, column: str) -> bool:
         value = {"address_hash": _check_hex(address_hash), column: _now()}
-        async with self._write("recording a send", self._timeout) as connection:
-            statement = self._insert(connection, sends)
+        async with self._guard.write("recording a send") as connection:
+            statement = dialect_insert(connection, sends)
             statement = statement.on_conflict_do_update(
                 index_elements=["address_hash"],
                 set_={column: statement.excluded[column]},
@@ -555,14 +515,14 @@ class Store:
             .where(sends.c.address_hash == _check_hex(address_hash))
             .values(repermission_at=None)
         )
-        async with self._write("releasing a re-permission claim", self._timeout) as connection:
+        async with self._guard.write("releasing a re-permission claim") as connection:
             await connection.execute(statement)
 
     # -- contacts ----------------------------------------------------------------------
 
     async def get_contact(self, address: str) -> Contact | None:
         email = normalise_address(address)
-        async with self._read("reading a contact", self._timeout) as connection:
+        async with self._guard.read("reading a contact") as connection:
             row = (
                 await connection.execute(select(contacts).where(contacts.c.email == email))
             ).first()
@@ -572,7 +532,7 @@ class Store:
         """The contact whose keyed hash this is (an indexed read through the hash prefix)."""
         value = _check_hex(address_hash)
         statement = select(contacts).where(has_hash(contacts.c.address_hash, value))
-        async with self._read("reading a contact", self._timeout) as connection:
+        async with self._guard.read("reading a contact") as connection:
             row = (await connection.execute(statement)).first()
         return None if row is None else row_to_contact(row._mapping)
 
@@ -602,7 +562,7 @@ class Store:
             by_email[row["email"] if normalised else normalise_address(row["email"])] = row
         if not by_email:
             return UpsertResult(0, 0, 0)
-        async with self._write("importing contacts") as connection:
+        async with self._guard.write("importing contacts", bounded=False) as connection:
             if connection.dialect.name == "postgresql":
                 # Concurrent imports take turns per batch (as on SQLite), so the
                 # inserted/updated counts of each are exact; the rows are safe either way.
@@ -636,7 +596,7 @@ class Store:
         upsert = self._upserts.get(key)
         if upsert is None:
             upsert = self._upserts[key] = BulkUpsert.compile(
-                connection.dialect, self._insert(connection, contacts), columns
+                connection.dialect, dialect_insert(connection, contacts), columns
             )
         return upsert
 
@@ -672,7 +632,7 @@ class Store:
             }
             result = await self.upsert_contact_rows([row], list(row))
             return await self.get_contact(email), result.suppressions_created > 0
-        async with self._write("withdrawing consent") as connection:
+        async with self._guard.write("withdrawing consent", bounded=False) as connection:
             await connection.execute(
                 contacts.update()
                 .where(contacts.c.email == email)
@@ -710,7 +670,7 @@ class Store:
         return await self._erase(has_hash(contacts.c.address_hash, value), value)
 
     async def _erase(self, contact: ColumnElement[bool], hashed: str) -> ForgetResult:
-        async with self._write("erasing a contact") as connection:
+        async with self._guard.write("erasing a contact", bounded=False) as connection:
             deleted = await connection.execute(delete(contacts).where(contact))
             sent = await connection.execute(delete(sends).where(sends.c.address_hash == hashed))
             now = _now()
@@ -732,7 +692,7 @@ class Store:
         parts imported by the CSV fast path before issue 13: `"anne.marie"@x` kept its quotes)
         to the normal form, with their suppressions and send records re-hashed. Idempotent;
         `db upgrade` runs it. Returns how many register rows were fixed."""
-        async with self._read("reading quoted addresses") as connection:
+        async with self._guard.read("reading quoted addresses", bounded=False) as connection:
             rows = (
                 await connection.execute(
                     select(contacts.c.email).where(contacts.c.email.contains('"'))
@@ -749,7 +709,7 @@ class Store:
 
     async def _move_address(self, old: str, new: str) -> None:
         old_hash, new_hash = hmac_hex(self._key, old), self.address_hash(new)
-        async with self._write("re-normalising an address") as connection:
+        async with self._guard.write("re-normalising an address", bounded=False) as connection:
             taken = await connection.scalar(
                 select(func.count()).select_from(contacts).where(contacts.c.email == new)
             )
@@ -795,10 +755,7 @@ class Store:
     async def _truncate_wal(self) -> None:
         """Copy the WAL into the database file and empty it: the erased rows' old pages must
         not stay readable there (secure_delete zeroes them in the database file itself)."""
-        async with (
-            self._guard("checkpointing the database", None),
-            self._engine.connect() as connection,
-        ):
+        async with self._guard.read("checkpointing the database", bounded=False) as connection:
             # (the deferred BEGIN takes no snapshot before a read: the checkpoint can finish)
             result = await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
             busy = result.one()[0]
@@ -828,7 +785,7 @@ class Store:
             }
             for record in records
         ]
-        async with self._write("recording audit records", self._timeout) as connection:
+        async with self._guard.write("recording audit records") as connection:
             await connection.execute(audit_records.insert(), rows)
 
     async def stream_audit(
@@ -840,7 +797,7 @@ class Store:
             statement = statement.where(audit_records.c.created_at >= since)
         if until is not None:
             statement = statement.where(audit_records.c.created_at < until)
-        async with self._read("reading audit records") as connection:
+        async with self._guard.read("reading audit records", bounded=False) as connection:
             result = await connection.stream(statement.execution_options(yield_per=5000))
             async for row in result:
                 yield AuditRecord(
@@ -879,8 +836,3 @@ def _check_hex(value: str) -> str:
     if len(value) != 64 or any(char not in "0123456789abcdef" for char in value):
         raise ValueError("a hash must be 64 hexadecimal characters (SHA-256)")
     return value
-
-
-def _first_line(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc
-    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]

@@ -6,8 +6,9 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
+from proxy.errors import CsvFormatError, RowError
 from proxy.model import SuppressionOrigin
-from proxy.store.contacts_csv import CsvFormatError, RowError, check_email
+from proxy.store.contacts_csv import check_email
 from proxy.store.records import SuppressionEntry
 from proxy.store.scopes import normalise_scope
 from proxy.store.tables import HASH_KIND_ADDRESS, HASH_KIND_DOMAIN, HASH_KIND_SHA256

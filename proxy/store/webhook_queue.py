@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from proxy.feedback.events import Event, EventRoutes, EventType
 from proxy.store.database import WRITE_OPTION
-from proxy.store.failures import store_errors
+from proxy.store.guard import store_errors
 from proxy.store.tables import webhook_deliveries
 
 __all__ = [

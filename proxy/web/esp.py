@@ -10,8 +10,7 @@ from typing import Protocol
 
 from aiohttp import web
 
-from proxy.errors import StoreUnavailable
-from proxy.feedback.esp import EspError
+from proxy.errors import EspError, StoreUnavailable
 
 __all__ = ["ESP_ROUTE_PREFIX", "MAX_EVENT_BODY", "EspHandlers", "EspReceiverView"]
 

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from proxy.errors import CsvFormatError
 from proxy.model import ConsentMethod, ConsentState, Kind, SourceKind, SuppressionOrigin
 from proxy.store import Store, address_hash, keyed_sha256, sha256_hash
-from proxy.store.contacts_csv import CsvFormatError
 from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import read_suppression_csv
 from tests.integration.conftest import HASH_KEY

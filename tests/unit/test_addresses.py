@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from proxy.smtp.addresses import PathError, Problem, parse_path
+from proxy.errors import PathError
+from proxy.smtp.addresses import Problem, parse_path
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from proxy.app import RelayApp
 from proxy.settings import Settings
 from tests.conftest import StartRelay
 from tests.e2e.smtp_client import OUTSIDER, RawClient
+from tests.waiting import wait_until
 
 ALLOWED = "127.0.0.1"
 
@@ -55,17 +56,14 @@ def sessions_seen(app: RelayApp) -> float:
     return admitted + sum(refusals)
 
 
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait (bounded, 5 s) for the relay to have handled what the test did."""
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    assert condition()
-
-
 async def until_open_sessions(app: RelayApp, expected: int) -> None:
-    await until(lambda: open_sessions(app) == expected)
+    """Wait for the relay to have handled what the test did."""
+    await wait_until(
+        lambda: open_sessions(app) == expected,
+        f"{expected} open sessions",
+        every=0.01,
+        detail=lambda: f"open: {open_sessions(app)}",
+    )
 
 
 async def first_line(port: int, source: str) -> str:
@@ -95,7 +93,12 @@ async def closed_connections_scenario(settings: Settings) -> None:
             sock = outsider_socket(app.smtp_port)
             sock.sendall(b"EHLO client.test\r\n")
             sock.close()
-        await until(lambda: sessions_seen(app) == 12)
+        await wait_until(
+            lambda: sessions_seen(app) == 12,
+            "12 sessions admitted or refused",
+            every=0.01,
+            detail=lambda: f"seen: {sessions_seen(app)}",
+        )
         await until_open_sessions(app, 0)
         for _ in range(6):
             sock = outsider_socket(app.smtp_port)

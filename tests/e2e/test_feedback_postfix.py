@@ -6,7 +6,6 @@ Needs root, like tests/e2e/test_postfix_chain.py, whose Postfix helpers it share
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -23,11 +22,11 @@ from tests.e2e.test_postfix_chain import (
     stop_postfix,
 )
 from tests.unit.policy_factory import consented
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.postfix, pytest.mark.postgres]
 
 DEAD = "marie@dead.example"
-WAIT = 30.0
 
 # The relay's own domain (relay.test) is routed back to the relay: that is where the bounce
 # goes. dead.example's "MX" is the recording upstream, told to answer RCPT with 550 5.1.1
@@ -89,12 +88,12 @@ async def test_postfix_bounce_to_the_return_path_suppresses(
     sent = await relay.send(DEAD)
     assert sent.accepted, sent  # Postfix took the copy; it bounces it afterwards
 
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not await relay.store.is_suppressed(DEAD):
-        assert loop.time() < deadline, f"no bounce recorded; Postfix log:\n{postfix.maillog}"
-        await asyncio.sleep(0.2)
-    [entry] = await relay.store.is_suppressed(DEAD)
+    [entry] = await wait_until(
+        lambda: relay.store.is_suppressed(DEAD),
+        "the bounce to suppress the address",
+        every=0.2,
+        detail=lambda: f"Postfix log:\n{postfix.maillog}",
+    )
     assert entry.origin is SuppressionOrigin.BOUNCE
     [trail] = await relay.store.feedback_of(relay.store.address_hash(DEAD))
     assert (trail.kind, trail.status, trail.source) == ("hard-bounce", "5.1.1", "dsn")

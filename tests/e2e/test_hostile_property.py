@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.test_serve_process import _config, _wait_for_log
+from tests.e2e.serve_helpers import serve_config, wait_for_log
 from tests.hostile import (
     HOSTILE_SENDER,
     folded,
@@ -33,6 +33,7 @@ from tests.hostile import (
     unterminated_words,
     with_entity,
 )
+from tests.waiting import wait_until_blocking
 
 BUDGET = 5.0  # seconds per message, and per /healthz answer
 MAILBOX = "unsubscribe@relay.test"
@@ -133,7 +134,7 @@ class Relay:
 @pytest.fixture(scope="module")
 def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     tmp = tmp_path_factory.mktemp("hostile")
-    config = _config(tmp)  # the shipped policy, SQLite, outbox, JSON log file
+    config = serve_config(tmp)  # the shipped policy, SQLite, outbox, JSON log file
     smtp = '[smtp]\nport = 0\nhostname = "relay.test"\nallowed_networks = ["127.0.0.1/32"]\n'
     config.write_text(config.read_text().replace("[smtp]\nport = 0\n", smtp, 1))
     command = [sys.executable, "-m", "proxy"]
@@ -145,8 +146,8 @@ def relay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Relay]:
     )
     log = tmp / "relay.log"
     try:
-        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
-        web_port = int(_wait_for_log(log, r"web listening on 127\.0\.0\.1:(\d+)").group(1))
+        smtp_port = int(wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
+        web_port = int(wait_for_log(log, r"web listening on 127\.0\.0\.1:(\d+)").group(1))
         health = Health(f"http://127.0.0.1:{web_port}/healthz")
         poller = threading.Thread(target=health.poll, daemon=True)
         poller.start()
@@ -194,7 +195,9 @@ def test_hostile_shapes_are_answered_within_budget_while_healthz_answers(
     assert seconds < BUDGET, (seconds, len(message))
     assert relay.health.failures == []
     assert relay.health.worst < BUDGET
-    deadline = time.monotonic() + BUDGET
-    while relay.health.answers <= answers_before and time.monotonic() < deadline:
-        time.sleep(0.01)  # /healthz answers again after this message
-    assert relay.health.answers > answers_before
+    wait_until_blocking(
+        lambda: relay.health.answers > answers_before,
+        "/healthz to answer again after this message",
+        timeout=BUDGET,
+        every=0.01,
+    )

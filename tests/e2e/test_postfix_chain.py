@@ -32,6 +32,7 @@ from proxy.settings import DatabaseSettings, Settings
 from proxy.store import Store, create_engine, upgrade
 from tests.conftest import Received, RecordingUpstream
 from tests.unit.policy_factory import prospect
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postfix
 
@@ -162,14 +163,19 @@ async def stop_postfix(instance: PostfixInstance) -> None:
         await _run(POSTFIX, "-c", str(instance.config), "stop")
     if pid is None:
         return
-    for _ in range(100):  # the master stops its children, then exits
+
+    def gone() -> bool:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            return
-        await asyncio.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+            return True
+        return False
+
+    try:  # the master stops its children, then exits
+        await wait_until(gone, f"Postfix's master (pid {pid}) to exit", timeout=10)
+    except AssertionError:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @dataclass
@@ -179,18 +185,21 @@ class Chain:
 
     async def wait_for(self, predicate: Callable[[Received], bool]) -> Received:
         """The first message the sink received that matches, flushing Postfix's queue."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + WAIT
-        rounds = 0
-        while loop.time() < deadline:
-            for received in self.sink.messages:
-                if predicate(received):
-                    return received
-            await asyncio.sleep(0.2)
-            rounds += 1
-            if rounds % 10 == 0:  # Postfix delivers at once; a flush only helps after a retry
+        looks = 0
+
+        async def matching() -> Received | None:
+            nonlocal looks
+            looks += 1
+            if looks % 10 == 0:  # Postfix delivers at once; a flush only helps after a retry
                 await self.postfix.flush()
-        pytest.fail(f"nothing matched within {WAIT}s; Postfix log:\n{self.postfix.maillog}")
+            return next((received for received in self.sink.messages if predicate(received)), None)
+
+        return await wait_until(
+            matching,
+            "a matching message at the sink",
+            every=0.2,
+            detail=lambda: f"Postfix log:\n{self.postfix.maillog}",
+        )
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from proxy.app import RelayApp
 from proxy.logs import DECISION_LOGGER, configure_logging
 from proxy.settings import LogSettings, Settings
 from tests.conftest import RecordingUpstream, StartRelay
+from tests.waiting import wait_until
 
 
 def _message() -> EmailMessage:
@@ -102,10 +103,7 @@ async def test_graceful_shutdown_finishes_the_message_in_flight(
     port = app.smtp_port
     recording_upstream.behaviour.delay = 0.5
     sending = asyncio.create_task(aiosmtplib.send(_message(), hostname="127.0.0.1", port=port))
-    for _ in range(200):
-        if app.in_flight:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: app.in_flight, "the message to be in flight")
     assert app.in_flight == 1
     await app.stop(grace=5)
     _, reply = await sending
@@ -120,12 +118,9 @@ async def test_sigterm_stops_serve_forever_cleanly(
 ) -> None:
     app = RelayApp(make_settings())
     serving = asyncio.create_task(app.serve_forever())
-    for _ in range(200):
-        try:
-            port = app.smtp_port
-            break
-        except RuntimeError:
-            await asyncio.sleep(0.01)
+    port = await wait_until(
+        lambda: app.smtp_port, "the relay to listen", ignore=(RuntimeError,), every=0.01
+    )
     _, reply = await aiosmtplib.send(_message(), hostname="127.0.0.1", port=port)
     assert reply.startswith("2.0.0")
     os.kill(os.getpid(), signal.SIGTERM)

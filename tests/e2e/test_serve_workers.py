@@ -9,25 +9,20 @@ import signal
 import smtplib
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_serve_process import MESSAGE, _cli, _config, _wait_for_log
-
-
-def _wait_for_count(log: Path, pattern: str, count: int, timeout: float = 90.0) -> list[str]:
-    deadline = time.monotonic() + timeout
-    found: list[str] = []
-    while time.monotonic() < deadline:
-        found = re.findall(pattern, log.read_text()) if log.exists() else []
-        if len(found) >= count:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{pattern!r} logged {len(found)} times, wanted {count}")
+from tests.e2e.serve_helpers import (
+    MESSAGE,
+    run_proxy,
+    serve_config,
+    start_serve,
+    wait_for_count,
+    wait_for_log,
+)
+from tests.waiting import wait_until_blocking
 
 
 def _metric(ops_port: int, sample: str) -> float:
@@ -58,23 +53,18 @@ def _reply(conn: socket.socket) -> bytes:
 
 @pytest.fixture
 def workers_config(tmp_path: Path) -> Path:
-    config = _config(tmp_path)
+    config = serve_config(tmp_path)
     config.write_text(config.read_text() + "\n[runtime]\nworkers = 2\n")
-    assert _cli("db", "upgrade", "--config", str(config)).returncode == 0
+    assert run_proxy("db", "upgrade", "--config", str(config)).returncode == 0
     return config
 
 
 def _start(config: Path, log: Path) -> tuple[subprocess.Popen[bytes], list[int], int]:
     """`serve` with two workers, once both listen: (supervisor, worker pids, SMTP port)."""
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "proxy", "serve", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PROSPECT_RELAY_")},
-    )
+    relay = start_serve(config)
     try:
-        found = _wait_for_log(log, r"2 workers serving \(pids \[(\d+), (\d+)\]", timeout=90)
-        smtp_port = int(_wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
+        found = wait_for_log(log, r"2 workers serving \(pids \[(\d+), (\d+)\]", timeout=90)
+        smtp_port = int(wait_for_log(log, r"SMTP listening on 127\.0\.0\.1:(\d+)").group(1))
     except BaseException:
         relay.kill()
         relay.wait()
@@ -88,7 +78,7 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
     log = tmp_path / "relay.log"
     relay, pids, smtp_port = _start(workers_config, log)
     try:
-        ops_port = int(_wait_for_log(log, r"ops listening on 127\.0\.0\.1:(\d+)").group(1))
+        ops_port = int(wait_for_log(log, r"ops listening on 127\.0\.0\.1:(\d+)").group(1))
         # Both workers serve the same SMTP, web and operations ports the supervisor bound.
         for listener in ("SMTP", "web", "ops"):
             pattern = rf"{listener} listening on 127\.0\.0\.1:(\d+)"
@@ -102,18 +92,18 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
 
         # SIGHUP to the supervisor reaches every worker: two reloads, counted across workers.
         relay.send_signal(signal.SIGHUP)
-        _wait_for_count(log, r"policy reloaded from", 2)
+        wait_for_count(log, r"policy reloaded from", 2)
         for _ in range(4):
             assert _metric(ops_port, 'prospect_relay_policy_reloads_total{result="ok"}') == 2
 
         # A killed worker is replaced; the port keeps serving and its counts are kept.
         os.kill(pids[0], signal.SIGKILL)
-        _wait_for_log(log, rf"worker pid {pids[0]} exited with -9; starting another", 90)
-        _wait_for_count(log, r"SMTP listening on 127\.0\.0\.1:", 3)
+        wait_for_log(log, rf"worker pid {pids[0]} exited with -9; starting another", 90)
+        wait_for_count(log, r"SMTP listening on 127\.0\.0\.1:", 3)
         _send(smtp_port)
         assert _metric(ops_port, 'prospect_relay_messages_total{action="rewrite"}') == 7
         relay.send_signal(signal.SIGHUP)  # reaches the new worker too
-        _wait_for_count(log, r"policy reloaded from", 4)
+        wait_for_count(log, r"policy reloaded from", 4)
 
         # SIGTERM drains: a message in the middle of DATA is still accepted, then exit 0.
         with socket.create_connection(("127.0.0.1", smtp_port), timeout=30) as conn:
@@ -130,7 +120,7 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
             head, _, body = MESSAGE.partition("\r\n\r\n")
             conn.sendall(head.encode() + b"\r\n\r\n")
             relay.send_signal(signal.SIGTERM)
-            _wait_for_count(log, r"stopping: draining in-flight transactions", 2)
+            wait_for_count(log, r"stopping: draining in-flight transactions", 2)
             conn.sendall(body.encode() + b".\r\n")
             assert _reply(conn).startswith(b"250")
         assert relay.wait(timeout=60) == 0
@@ -144,9 +134,9 @@ def test_two_workers_share_the_port_reload_restart_count_and_drain(
 
 
 def test_workers_refuse_a_database_that_is_not_migrated_once(tmp_path: Path) -> None:
-    config = _config(tmp_path)
+    config = serve_config(tmp_path)
     config.write_text(config.read_text() + "\n[runtime]\nworkers = 2\n")
-    result = _cli("serve", "--config", str(config))
+    result = run_proxy("serve", "--config", str(config))
     assert result.returncode == 2
     assert result.stderr.count("run `prospect-relay db upgrade`") == 1
     assert "Traceback" not in result.stderr
@@ -162,12 +152,14 @@ def test_workers_drain_and_exit_when_the_supervisor_is_killed(
     finally:
         relay.kill()  # no chance to forward anything
         relay.wait()
-    _wait_for_count(log, r"the supervisor is gone: stopping", 2)
-    deadline = time.monotonic() + 90
-    while True:  # the orphans let go of the port: a new relay could bind it
+    wait_for_count(log, r"the supervisor is gone: stopping", 2)
+
+    def refused() -> bool:
         try:
             socket.create_connection(("127.0.0.1", smtp_port), timeout=5).close()
         except ConnectionRefusedError:
-            break
-        assert time.monotonic() < deadline, "the workers still accept connections"
-        time.sleep(0.2)
+            return True
+        return False
+
+    # The orphans let go of the port: a new relay could bind it.
+    wait_until_blocking(refused, "the workers to stop accepting connections", timeout=90)

@@ -14,6 +14,7 @@ from proxy.metrics import Metrics
 from proxy.settings import Settings, UpstreamSettings
 from tests.conftest import RecordingUpstream
 from tests.e2e.smtp_client import RawClient
+from tests.waiting import wait_until
 
 MESSAGE = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: hi\r\n\r\nbody\r\n"
 
@@ -29,20 +30,15 @@ async def test_sigterm_with_grace_shorter_than_the_upstream_answers_421(
         )
     )
     serving = asyncio.create_task(app.serve_forever())
-    for _ in range(500):
-        with contextlib.suppress(RuntimeError):
-            port = app.smtp_port
-            break
-        await asyncio.sleep(0.01)
+    port = await wait_until(
+        lambda: app.smtp_port, "the relay to listen", ignore=(RuntimeError,), every=0.01
+    )
     client = await RawClient.connect(port)
     assert (await client.command("MAIL FROM:<a@example.com>")).startswith("250")
     assert (await client.command("RCPT TO:<b@example.org>")).startswith("250")
     assert (await client.command("DATA")).startswith("354")
     client.send(MESSAGE + b".\r\n")
-    for _ in range(500):
-        if app.in_flight:
-            break
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: app.in_flight, "the message to be in flight")
     assert app.in_flight == 1
 
     os.kill(os.getpid(), signal.SIGTERM)

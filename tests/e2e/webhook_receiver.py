@@ -6,7 +6,6 @@ told to refuse the first attempts of an event (to make the relay retry).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -17,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from proxy.feedback.signing import decode_secret, verify
+from tests.waiting import wait_until
 
 __all__ = ["Hook", "WebhookReceiver", "free_port", "new_secret"]
 
@@ -81,11 +81,11 @@ class WebhookReceiver:
             await self._runner.cleanup()
             self._runner = None
 
-    async def wait_for(self, count: int, timeout: float = 30.0) -> list[Hook]:
-        """Until `count` events arrived (or fail after `timeout` with what did)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.received) < count and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        assert len(self.received) >= count, self.received
+    async def wait_for(self, count: int) -> list[Hook]:
+        """Until `count` events arrived (or fail with what did)."""
+        await wait_until(
+            lambda: len(self.received) >= count,
+            f"{count} webhook deliveries",
+            detail=lambda: self.received,
+        )
         return self.received

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from proxy.supervisor import Supervisor, bind_listeners
+from tests.waiting import wait_until
 
 
 async def test_a_worker_that_cannot_start_stops_the_others_with_its_exit_code() -> None:
@@ -44,8 +45,7 @@ async def test_sighup_is_not_forwarded_to_a_worker_still_starting(
     monkeypatch.setenv("PID_FILE", str(pid_file))
     listeners = bind_listeners({"smtp": ("127.0.0.1", 0)})
     run = asyncio.create_task(Supervisor(1, [sys.executable, "-c", _SLOW], listeners).run())
-    while not pid_file.exists() or not pid_file.read_text():
-        await asyncio.sleep(0.05)
+    await wait_until(lambda: pid_file.exists() and pid_file.read_text(), "the worker's pid file")
     os.kill(os.getpid(), signal.SIGHUP)  # the supervisor's handler: a reload request
     await asyncio.sleep(0.5)
     os.kill(int(pid_file.read_text()), signal.SIGUSR1)  # now it listens

@@ -9,7 +9,6 @@ made through one instance is seen by the very next decision of every other insta
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import socket
 import sys
@@ -31,13 +30,13 @@ from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine
 from proxy.store.tables import contacts, suppressions
 from tests.conftest import RecordingUpstream
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
 
 SECRET = "two-instances-shared-secret-0123456789abcdef"
 PUBLIC_URL = "https://unsubscribe.example.test"
 RECIPIENT = "contact@acme-industrie.fr"
-START_TIMEOUT = 30.0
 
 POLICY = """\
 [controllers.example]
@@ -135,19 +134,25 @@ async def start_relay_process(directory: Path, name: str, config: Path) -> Relay
             stderr=asyncio.subprocess.STDOUT,
         )
     relay = RelayProcess(name, process, smtp_port, web_port, ops_port, log)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT
+
+    async def ready(session: aiohttp.ClientSession) -> bool:
+        if process.returncode is not None:
+            pytest.fail(f"{name} exited {process.returncode}: {log.read_text()}")
+        async with session.get(f"{relay.ops}/readyz") as response:
+            return response.status == 200
+
     async with aiohttp.ClientSession() as session:
-        while loop.time() < deadline:
-            if process.returncode is not None:
-                pytest.fail(f"{name} exited {process.returncode}: {log.read_text()}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"{relay.ops}/readyz") as response:
-                    if response.status == 200:
-                        return relay
-            await asyncio.sleep(0.1)
-    await stop_relay_process(relay)
-    pytest.fail(f"{name} not ready within {START_TIMEOUT}s: {log.read_text()}")
+        try:
+            await wait_until(
+                lambda: ready(session),
+                f"{name}'s /readyz to answer 200",
+                ignore=(aiohttp.ClientError,),
+                detail=log.read_text,
+            )
+        except AssertionError:
+            await stop_relay_process(relay)
+            raise
+    return relay
 
 
 async def stop_relay_process(relay: RelayProcess) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from proxy.web import ListenerLimits, WebServer, build_web_app
 from tests.integration.test_web import Web, start_web
+from tests.waiting import wait_until
 
 OUTSIDER = "127.0.0.2"
 
@@ -113,16 +114,16 @@ async def test_connection_cap_answers_503_and_frees_nothing_it_holds(
     writer.close()
     for _, held_writer in held:
         held_writer.close()
-    # Once the held connections are gone, requests are served again.
-    for _ in range(100):
+
+    async def served() -> bool:
         reader, writer = await connect(port)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
         answer = await closed_by_server(reader)
         writer.close()
-        if answer.startswith(b"HTTP/1.1 200"):
-            break
-        await asyncio.sleep(0.05)
-    assert answer.startswith(b"HTTP/1.1 200")
+        return answer.startswith(b"HTTP/1.1 200")
+
+    # Once the held connections are gone, requests are served again.
+    await wait_until(served, "a 200 once the held connections are closed")
 
 
 async def test_operations_endpoints_are_not_on_the_public_listener(web: Web) -> None:

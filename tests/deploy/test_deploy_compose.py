@@ -15,7 +15,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +27,9 @@ from click.testing import CliRunner
 
 from proxy.cli import cli
 from proxy.settings import Settings, SmtpSettings, WebSettings, load_settings
+from tests.waiting import wait_until_blocking
+
+pytestmark = pytest.mark.deploy
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -148,13 +150,16 @@ def test_healthcheck_passes_against_a_live_health_endpoint_and_fails_without_one
     env = {**os.environ, "PROSPECT_RELAY_WEB__PORT": str(port)}
     assert subprocess.run(command, env=env, capture_output=True, timeout=10).returncode != 0
     server = subprocess.Popen([sys.executable, str(script), str(port)])
+    runs: list[subprocess.CompletedProcess[bytes]] = []
+
+    def passes() -> bool:
+        runs.append(subprocess.run(command, env=env, capture_output=True, timeout=10))
+        return runs[-1].returncode == 0
+
     try:
-        for _ in range(100):
-            result = subprocess.run(command, env=env, capture_output=True, timeout=10)
-            if result.returncode == 0:
-                break
-            time.sleep(0.1)
-        assert result.returncode == 0, result.stderr
+        wait_until_blocking(
+            passes, "the healthcheck to pass against a live /healthz", detail=lambda: runs[-1]
+        )
     finally:
         server.terminate()
         server.wait(10)

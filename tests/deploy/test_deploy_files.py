@@ -16,6 +16,8 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from proxy.metrics import Metrics
 
+pytestmark = pytest.mark.deploy
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 METRIC = re.compile(r"\bprospect_relay_[a-z_]+\b")
 # `name{label="x", other=~"y"}`: the labels a selector filters on.

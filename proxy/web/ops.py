@@ -6,14 +6,13 @@ import asyncio
 import logging
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 
 from proxy.web.deps import ReadinessCheck, WebDeps
 
-__all__ = ["METRICS_CONTENT_TYPE", "OpsHandlers"]
+__all__ = ["OpsHandlers"]
 
 log = logging.getLogger(__name__)
-
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus text format
 
 
 class OpsHandlers:
@@ -49,7 +48,11 @@ class OpsHandlers:
         return web.json_response(body, status=503 if failed else 200)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        """Prometheus scrape of the relay's own registry."""
+        """Prometheus scrape of the relay's own registry.
+
+        The content type is the library's name for what `generate_latest` writes (text format
+        0.0.4, legacy names), as its own exposition server sends it. Not CONTENT_TYPE_LATEST:
+        since prometheus-client 0.23 that announces text format 1.0.0."""
         return web.Response(
-            body=self._deps.render_metrics(), headers={"Content-Type": METRICS_CONTENT_TYPE}
+            body=self._deps.render_metrics(), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4}
         )

@@ -6,16 +6,21 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import hypothesis
 import pytest
 from aiosmtpd.smtp import SMTP
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.app import RelayApp
 from proxy.service import Compliance
 from proxy.settings import Settings
+from proxy.store.audit_export import EXPORT_COLUMNS, stream_audit_rows
+from proxy.store.audit_rows import audit_record_from_row
+from proxy.store.records import AuditRecord
 
 # Property tests judge correctness, not speed: on a loaded 2-core CI machine a slow example
 # must not fail the run. A failure prints the blob that reproduces it. Under CI the examples
@@ -29,6 +34,18 @@ hypothesis.settings.register_profile(
     derandomize=os.environ.get("CI") == "true",
 )
 hypothesis.settings.load_profile("relay")
+
+
+async def stored_audit(
+    engine: AsyncEngine, since: datetime | None = None, until: datetime | None = None
+) -> list[AuditRecord]:
+    """The audit trail read the way `prospect-relay audit export` reads it, oldest first."""
+    start = since or datetime(1970, 1, 1, tzinfo=UTC)
+    return [
+        audit_record_from_row({"basis_detail": None, **dict(zip(EXPORT_COLUMNS, row, strict=True))})
+        async for batch in stream_audit_rows(engine, start, until)
+        for row in batch
+    ]
 
 
 @pytest.fixture(autouse=True)

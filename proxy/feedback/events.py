@@ -2,8 +2,8 @@
 
 An event is written into the database queue in the same transaction as the fact it
 reports (suppression added, person erased, ...), one row per endpoint that wants its type;
-`proxy.feedback.dispatch` delivers the rows. Code elsewhere (recipient pages, the CLI)
-reports an event with `Store.emit_event(event)`.
+`proxy.feedback.dispatch` delivers the rows. The store's write that records the fact
+queues its events with `proxy.store.webhook_queue.enqueue`.
 """
 
 from __future__ import annotations

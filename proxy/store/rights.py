@@ -19,6 +19,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.model import Action, Basis, Contact, SuppressionOrigin
+from proxy.store.audit_rows import audit_record_from_row
 from proxy.store.contact_rows import row_to_contact
 from proxy.store.guard import Guard
 from proxy.store.records import AuditRecord
@@ -200,22 +201,7 @@ class RightsRegister:
             ),
             first_message_at=sent.first_message_at if sent is not None else None,
             repermission_at=sent.repermission_at if sent is not None else None,
-            records=tuple(
-                AuditRecord(
-                    created_at=row.created_at,
-                    queue_id=row.queue_id,
-                    sender_hash=row.sender_hash,
-                    recipient_hash=row.recipient_hash,
-                    action=Action(row.action),
-                    rule_ids=tuple(row.rule_ids.split(",")) if row.rule_ids else (),
-                    basis=Basis(row.basis),
-                    campaign=row.campaign,
-                    country=row.country,
-                    instance=row.instance,
-                    basis_detail=row.basis_detail,
-                )
-                for row in rows
-            ),
+            records=tuple(audit_record_from_row(row._mapping) for row in rows),
             record_count=count,
         )
 

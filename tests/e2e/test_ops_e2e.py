@@ -7,6 +7,7 @@ import json
 import pytest
 
 from proxy.model import Action, Basis
+from tests.conftest import stored_audit
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, make_message
 from tests.e2e.test_unsubscribe_e2e import deliver_to, unsubscribe_links
 from tests.unit.policy_factory import consented, prospect
@@ -103,7 +104,7 @@ async def test_every_decision_is_an_audit_record_with_its_rules(
     await _known_traffic(relay)
     await relay.flush_audit()
 
-    records = [record async for record in relay.store.stream_audit()]
+    records = await stored_audit(relay.engine)
     by_recipient: dict[str, list[tuple[Action, tuple[str, ...]]]] = {}
     for record in records:
         by_recipient.setdefault(record.recipient_hash, []).append((record.action, record.rule_ids))

@@ -15,6 +15,7 @@ import pytest
 
 from proxy.logs import DECISION_LOGGER
 from proxy.model import SourceKind
+from tests.conftest import stored_audit
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, make_message, policy_text
 from tests.oracle import FooterExpectation, footer_problems
 from tests.unit.policy_factory import consented, prospect
@@ -172,7 +173,7 @@ async def test_log_audit_report_explain_and_metrics_agree_for_every_recipient(
     await relay.flush_audit()
     rows = [
         (record.recipient_hash, record.action.value, record.rule_ids, record.campaign)
-        async for record in relay.store.stream_audit()
+        for record in await stored_audit(relay.engine)
     ]
     assert sorted(row[:3] for row in rows) == sorted(expected_rows)
     jeanne = relay.store.address_hash("jeanne@gmail.com")
@@ -242,7 +243,7 @@ async def test_monitor_mode_records_would_reject_everywhere(
         assert explained[address]["action"] == "forward"
         assert explained[address]["would"] == "reject"
     await relay.flush_audit()
-    records = [record async for record in relay.store.stream_audit()]
+    records = await stored_audit(relay.engine)
     assert sorted(
         (r.action.value, r.would_action.value if r.would_action else None) for r in records
     ) == [

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, upgrade
@@ -66,9 +67,14 @@ async def migrated_url(database_url: str) -> str:
 
 
 @pytest.fixture
-async def store(migrated_url: str) -> AsyncIterator[Store]:
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(DatabaseSettings(url=migrated_url))
     try:
-        yield Store(engine, HASH_KEY)
+        yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def store(engine: AsyncEngine) -> Store:
+    return Store(engine, HASH_KEY)

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.model import Action
 from proxy.store import AuditRecord, Store
 from proxy.store.audit_writer import AuditTrail
+from tests.conftest import stored_audit
 
 pytestmark = pytest.mark.postgres
 
@@ -26,36 +28,36 @@ def _record(queue_id: Any, n: int = 0) -> AuditRecord:
     )
 
 
-async def _stored(store: Store) -> list[AuditRecord]:
-    return [record async for record in store.stream_audit()]
-
-
-async def test_records_are_written_in_batches_and_at_stop(store: Store) -> None:
+async def test_records_are_written_in_batches_and_at_stop(
+    store: Store, engine: AsyncEngine
+) -> None:
     trail = AuditTrail(store, flush_interval=60, batch_size=3)
     await trail.start()
     trail.add([_record(f"q{n}", n) for n in range(5)])
     await trail.stop()  # the periodic flush never ran: stop writes everything
-    stored = await _stored(store)
+    stored = await stored_audit(engine)
     assert sorted(r.queue_id for r in stored) == ["q0", "q1", "q2", "q3", "q4"]
     assert stored[0].rule_ids == ("footer", "list-unsubscribe")
     assert trail.pending == 0
 
 
-async def test_concurrent_flushes_write_each_record_once(store: Store) -> None:
+async def test_concurrent_flushes_write_each_record_once(store: Store, engine: AsyncEngine) -> None:
     """The background flush and an explicit flush() overlapping (seen on a loaded machine:
     duplicated audit rows, then IndexError at stop)."""
     trail = AuditTrail(store, flush_interval=60, batch_size=2)
     trail.add([_record(f"q{n}", n) for n in range(7)])
     await asyncio.gather(trail.flush(), trail.flush(), trail.flush())
     await trail.stop()
-    assert sorted(r.queue_id for r in await _stored(store)) == [f"q{n}" for n in range(7)]
+    assert sorted(r.queue_id for r in await stored_audit(engine)) == [f"q{n}" for n in range(7)]
 
 
-async def test_a_refused_record_is_dropped_and_the_others_kept(store: Store) -> None:
+async def test_a_refused_record_is_dropped_and_the_others_kept(
+    store: Store, engine: AsyncEngine
+) -> None:
     trail = AuditTrail(store, flush_interval=60, batch_size=10)
     trail.add([_record("good-1", 1), _record(None, 2), _record("good-3", 3)])  # NOT NULL
     await trail.flush()
-    assert sorted(r.queue_id for r in await _stored(store)) == ["good-1", "good-3"]
+    assert sorted(r.queue_id for r in await stored_audit(engine)) == ["good-1", "good-3"]
     assert trail.dropped == 1
     assert trail.pending == 0
 

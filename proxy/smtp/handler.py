@@ -29,6 +29,12 @@ class RelayHandler:
     and writes `reply.line`, so no reply is ever parsed back from its text.
     """
 
+    def __dir__(self) -> list[str]:
+        """Only aiosmtpd's `handle_*` hooks it defines: aiosmtpd scans `dir(handler)`, and
+        getattr's every name `inspect.getmembers(handler)` lists, on each new connection
+        (for hooks and AUTH methods); this handler has no AUTH methods."""
+        return [name for name in type(self).__dict__ if name.startswith("handle_")]
+
     def __init__(self, service: RelayService, metrics: Metrics) -> None:
         self._service = service
         self._metrics = metrics

@@ -80,6 +80,15 @@ def _unstuff(data: bytes) -> bytes:
     return data.replace(b"\r\n.", b"\r\n")
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop accepting this connection. Given to aiosmtpd, which otherwise finds it
+    through `warnings.catch_warnings()` + `get_event_loop()` on every new connection."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # built outside a loop (a unit test): aiosmtpd finds one itself
+        return None
+
+
 def _keep_crlf(match: re.Match[str]) -> str:
     return match.group() if match.group() == "\r\n" else "?"
 
@@ -211,6 +220,7 @@ class RelaySMTP(SMTP):
             timeout=settings.idle_timeout,
             auth_required=False,
             auth_require_tls=True,
+            loop=_running_loop(),
         )
         # aiosmtpd grows a class-level dict on every EHLO; keep ours per session and fixed.
         self.command_size_limits = collections.defaultdict(

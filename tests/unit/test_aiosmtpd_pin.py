@@ -75,3 +75,29 @@ def test_sessions_find_every_command_and_auth_method_through_the_short_dir() -> 
     assert {"EHLO", "MAIL", "RCPT", "DATA", "AUTH", "STARTTLS", "QUIT"} <= commands
     assert set(session._smtp_methods) == commands
     assert set(session._auth_methods) == mechanisms
+
+
+def test_sessions_find_the_handlers_hooks_through_its_short_dir() -> None:
+    """RelayHandler.__dir__ lists only its handle_* hooks (aiosmtpd scans dir(handler) and
+    getattr's each member on every connection): each hook must still be found, and no
+    AUTH method appears from the handler."""
+    from proxy.metrics import Metrics
+    from proxy.settings import SmtpSettings
+    from proxy.smtp.auth import Authenticator
+    from proxy.smtp.handler import RelayHandler
+
+    smtp = SmtpSettings()
+    metrics = Metrics()
+    handler = RelayHandler(None, metrics)  # type: ignore[arg-type]  # the service is not called
+    session = server.RelaySMTP(
+        handler,
+        settings=smtp,
+        tracker=server.SessionTracker(smtp, metrics),
+        authenticator=Authenticator({}),
+        tls_context=None,
+    )
+    assert "exception" in session._handle_hooks
+    every = object.__dir__(handler)
+    hooks = {name.removeprefix("handle_") for name in every if name.startswith("handle_")}
+    assert set(session._handle_hooks) == hooks
+    assert all(impl.is_builtin for impl in session._auth_methods.values())

@@ -22,6 +22,7 @@ full-1 adds over bare. Absolute figures drift between runs on a shared machine; 
 ratios from the same run. Everything binds 127.0.0.1; every loop is bounded.
 
     python bench/relay_bench.py --messages 600 --sessions 1,10,50 --sizes 4096,102400
+    python bench/relay_bench.py --targets "" --no-postfix --sessions 10   # bare vs full-1 only
 """
 
 from __future__ import annotations
@@ -526,12 +527,16 @@ def _targets(args: argparse.Namespace, sink: Sink, work: Path) -> Iterator[list[
     auto = str(len(os.sched_getaffinity(0)))
     targets: list[Target] = []
     postfix_root: Path | None = None
+    wanted = set(args.targets.replace("-N", f"-{auto}").split(","))
     try:
         targets.append(start_python_target("bare", "bare", 1, sink.port, work))
-        targets.append(start_python_target("core-1", "core", 1, sink.port, work))
-        targets.append(start_python_target(f"core-{auto}", "core", int(auto), sink.port, work))
+        if "core-1" in wanted:
+            targets.append(start_python_target("core-1", "core", 1, sink.port, work))
+        if f"core-{auto}" in wanted:
+            targets.append(start_python_target(f"core-{auto}", "core", int(auto), sink.port, work))
         targets.append(start_full("full-1", "1", sink.port, work))
-        targets.append(start_full(f"full-{auto}", "auto", sink.port, work))
+        if f"full-{auto}" in wanted:
+            targets.append(start_full(f"full-{auto}", "auto", sink.port, work))
         if not args.no_postfix:
             started = start_postfix(sink.port)
             if started is not None:
@@ -635,6 +640,11 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="repetitions (medians are shown)")
     parser.add_argument("--latency-messages", type=int, default=300, help="open-loop probe size")
     parser.add_argument("--no-postfix", action="store_true", help="leave Postfix out")
+    parser.add_argument(
+        "--targets",
+        default="core-1,core-N,full-N",
+        help="which of core-1, core-N, full-N to run besides bare and full-1 (always run)",
+    )
     # Internal: this script as one of the targets.
     parser.add_argument("--serve", choices=["bare", "core"], help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)

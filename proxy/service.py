@@ -6,7 +6,7 @@ writes the replies they return. Faults inside a check become 451 (fail closed, r
 
 Mixed outcomes: when the message is accepted for some recipients and refused for others
 after RCPT (by a DATA-stage rule or by the upstream), the client gets 250 and the refused
-recipients are reported in an RFC 3464 delivery status notification (multipart/report)
+recipients are reported in an RFC 3464 delivery status notification (proxy/dsn.py)
 sent to the envelope sender with a null return path; never for the null sender, and for
 unauthenticated clients only when `smtp.send_dsn` is on.
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from proxy import replies
+from proxy.dsn import build_dsn
 from proxy.errors import StoreUnavailable
 from proxy.forward import Forwarder, ForwardResult
 from proxy.logs import DecisionLog, MessageRecord, RecipientRecord
@@ -369,7 +370,13 @@ class RelayService:
         if envelope.auth_user is None and not self._settings.smtp.send_dsn:
             log.info("refusals not reported: smtp.send_dsn is off", extra={"queue_id": qid})
             return
-        dsn = build_dsn(self._hostname, envelope, refused, message)
+        dsn = build_dsn(
+            hostname=self._hostname,
+            queue_id=qid,
+            mail_from=envelope.mail_from,
+            refused=refused,
+            message=message,
+        )
         result = await self._forwarder.forward(
             "", [envelope.mail_from], dsn, queue_id=qid, smtputf8=not envelope.mail_from.isascii()
         )
@@ -514,71 +521,7 @@ class RelayService:
         )
 
 
-def _final_status(reply: SmtpReply) -> str:
-    """The DSN `Status` for a recipient the relay gave up on (RFC 3464 2.3.4: it agrees with
-    `Action: failed`): a temporary refusal becomes permanent here because nothing retries
-    it; the `Diagnostic-Code` keeps the upstream's own 4xx reply."""
-    return f"5{reply.enhanced[1:]}" if reply.is_temporary else reply.enhanced
-
-
 def _reasons(decision: RecipientDecision) -> tuple[str, ...]:
     """The acting findings' reasons; in monitor mode those of the refusal not enforced."""
     acting = decision.monitored.action if decision.monitored is not None else decision.action
     return tuple(f.reason for f in decision.findings if f.action is acting)
-
-
-def build_dsn(
-    hostname: str, envelope: EnvelopeInfo, refused: dict[str, SmtpReply], message: bytes
-) -> bytes:
-    """An RFC 3464 report (multipart/report; report-type=delivery-status), CRLF lines."""
-    boundary = f"=_prospect-relay-{envelope.queue_id}-{secrets.token_hex(4)}"
-    date = email.utils.formatdate()
-    lines = [
-        f"From: Mail Delivery System <MAILER-DAEMON@{hostname}>",
-        f"To: <{envelope.mail_from}>",
-        "Subject: Undelivered Mail: some recipients were refused",
-        f"Date: {date}",
-        f"Message-ID: <{envelope.queue_id}.{secrets.token_hex(4)}.dsn@{hostname}>",
-        "Auto-Submitted: auto-replied",
-        f"X-Prospect-Relay-Queue-Id: {envelope.queue_id}",
-        "MIME-Version: 1.0",
-        f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"',
-        "",
-        f"--{boundary}",
-        "Content-Type: text/plain; charset=utf-8",
-        "",
-        f"Your message (queue id {envelope.queue_id}) was accepted by {hostname} for some",
-        "recipients, but the recipients below were refused and did not receive it:",
-        "",
-        *(f"  <{address}>: {reply}" for address, reply in refused.items()),
-        "",
-        *(
-            [
-                "A 4xx reply above was temporary, but this relay keeps no queue and will not",
-                "try again: send the message to those recipients again later.",
-                "",
-            ]
-            if any(reply.is_temporary for reply in refused.values())
-            else []
-        ),
-        f"--{boundary}",
-        "Content-Type: message/delivery-status",
-        "",
-        f"Reporting-MTA: dns; {hostname}",
-        f"X-Prospect-Relay-Queue-Id: {envelope.queue_id}",
-        f"Arrival-Date: {date}",
-    ]
-    for address, reply in refused.items():
-        address_type = "rfc822" if address.isascii() else "utf-8"
-        lines += [
-            "",
-            f"Final-Recipient: {address_type}; {address}",
-            "Action: failed",  # the relay keeps no queue: a refused recipient is not retried
-            f"Status: {_final_status(reply)}",
-            f"Diagnostic-Code: smtp; {reply}",
-        ]
-    header_end = message.find(b"\r\n\r\n")
-    headers = message[: header_end + 2] if header_end >= 0 else message
-    text = "\r\n".join([*lines, "", f"--{boundary}", "Content-Type: text/rfc822-headers", "", ""])
-    tail = f"\r\n--{boundary}--\r\n"
-    return text.encode("utf-8", "surrogateescape") + headers + tail.encode("ascii")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import uvloop
 
+from proxy import replies
 from proxy.app import RelayApp
 from proxy.settings import Settings
 from tests.conftest import StartRelay
@@ -146,9 +147,7 @@ async def test_refused_connections_are_not_counted_open(relay_with: Any) -> None
 async def test_per_address_cap_for_outside_clients(relay_with: Any) -> None:
     app = await relay_with(max_connections=20, max_connections_per_ip=2)
     held = [await RawClient.connect(app.smtp_port, source=OUTSIDER) for _ in range(2)]
-    assert await first_line(app.smtp_port, OUTSIDER) == (
-        "421 4.7.0 Too many connections from your address, try again later"
-    )
+    assert await first_line(app.smtp_port, OUTSIDER) == replies.TOO_MANY_FROM_ADDRESS.line
     assert refused(app, "per_ip") == 1
     # Another outside address and the allowed client are not affected.
     assert (await first_line(app.smtp_port, "127.0.0.3")).startswith("220")
@@ -161,13 +160,11 @@ async def test_outsiders_cannot_take_the_reserved_slots(relay_with: Any) -> None
     """An outsider holding every slot it may hold leaves the reserved ones to allowed clients."""
     app = await relay_with(max_connections=6, reserved_connections=2, max_connections_per_ip=10)
     hostile = [await RawClient.connect(app.smtp_port, source=OUTSIDER) for _ in range(4)]
-    assert await first_line(app.smtp_port, OUTSIDER) == (
-        "421 4.7.0 Too many connections from outside the allowed networks, try again later"
-    )
+    assert await first_line(app.smtp_port, OUTSIDER) == replies.TOO_MANY_FROM_OUTSIDE.line
     assert refused(app, "outside_full") == 1
     allowed = [await RawClient.connect(app.smtp_port, source=ALLOWED) for _ in range(2)]
-    assert await allowed[0].command("MAIL FROM:<tool@example.com>") == "250 2.1.0 Sender ok"
-    assert (await first_line(app.smtp_port, ALLOWED)).startswith("421 4.7.0 Too many connections")
+    assert await allowed[0].command("MAIL FROM:<tool@example.com>") == replies.SENDER_OK.line
+    assert await first_line(app.smtp_port, ALLOWED) == replies.TOO_MANY_CONNECTIONS.line
     assert open_sessions(app) == 6
     for client in [*hostile, *allowed]:
         await client.close()
@@ -177,7 +174,7 @@ async def test_outsiders_cannot_take_the_reserved_slots(relay_with: Any) -> None
 async def test_session_without_mail_is_closed_after_mail_timeout(relay_with: Any) -> None:
     app = await relay_with(mail_timeout=0.3)
     client = await RawClient.connect(app.smtp_port, source=OUTSIDER)
-    assert await client.reply() == "421 4.7.0 Timeout: no MAIL command in time, closing"
+    assert await client.reply() == replies.NO_MAIL_IN_TIME.line
     assert await client.reader.read() == b""
     await client.close()
     await until_open_sessions(app, 0)
@@ -188,7 +185,7 @@ async def test_mail_timeout_spares_a_session_that_sent_mail(relay_with: Any) -> 
     session (up to idle_timeout)."""
     app = await relay_with(mail_timeout=2.0)
     client = await RawClient.connect(app.smtp_port, source=ALLOWED)
-    assert await client.command("MAIL FROM:<tool@example.com>") == "250 2.1.0 Sender ok"
+    assert await client.command("MAIL FROM:<tool@example.com>") == replies.SENDER_OK.line
     assert (await client.command("RSET")).startswith("250")
     await asyncio.sleep(2.5)
     assert await client.command("NOOP") == "250 OK"
@@ -198,8 +195,8 @@ async def test_mail_timeout_spares_a_session_that_sent_mail(relay_with: Any) -> 
 async def test_session_time_limit(relay_with: Any) -> None:
     app = await relay_with(max_session_time=0.5)
     client = await RawClient.connect(app.smtp_port, source=ALLOWED)
-    assert await client.command("MAIL FROM:<tool@example.com>") == "250 2.1.0 Sender ok"
-    assert await client.reply() == "421 4.7.0 Session time limit reached, please reconnect"
+    assert await client.command("MAIL FROM:<tool@example.com>") == replies.SENDER_OK.line
+    assert await client.reply() == replies.SESSION_TIME_LIMIT.line
     assert await client.reader.read() == b""
     await client.close()
     await until_open_sessions(app, 0)

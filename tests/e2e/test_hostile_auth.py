@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from proxy import replies
 from proxy.app import RelayApp
 from proxy.settings import Settings
 from proxy.smtp.auth import hash_password
@@ -59,11 +60,11 @@ async def test_auth_failures_end_the_session_with_421(
     caplog.set_level(logging.WARNING, logger="proxy.smtp.server")
     app = await auth_relay(max_auth_failures=3)
     client = await tls_session(app.smtp_port, client_tls)
-    invalid = "535 5.7.8 Authentication credentials invalid"
+    invalid = replies.AUTH_INVALID.line
     assert await client.command(plain("admin@example.org", "guess1")) == invalid
     assert await client.command(plain("tool", "guess2")) == invalid
     assert await client.command(plain("root", "guess3")) == invalid
-    assert await client.reply() == "421 4.7.0 Too many authentication failures, closing"
+    assert await client.reply() == replies.TOO_MANY_AUTH_FAILURES.line
     assert await client.reader.read() == b""
     await client.close()
     failures = app.metrics.registry.get_sample_value("prospect_relay_smtp_auth_failures_total")
@@ -98,6 +99,6 @@ async def test_authenticated_session_frees_its_outside_slot(
     assert (await authenticated.command(plain("tool", "s3cret"))).startswith("235")
     others = [await RawClient.connect(app.smtp_port, source=OUTSIDER) for _ in range(2)]
     reader_line = await RawClient.connect_line(app.smtp_port, source=OUTSIDER)
-    assert reader_line.startswith("421 4.7.0 Too many connections from outside")
+    assert reader_line == replies.TOO_MANY_FROM_OUTSIDE.line
     for client in [authenticated, *others]:
         await client.close()

@@ -12,6 +12,7 @@ from typing import Any
 import aiosmtplib
 import pytest
 
+from proxy import replies
 from proxy.app import RelayApp
 from proxy.settings import Settings
 from proxy.smtp.auth import hash_password
@@ -58,7 +59,7 @@ async def test_client_outside_allowed_networks_without_auth_is_refused(
     )
     app = await start_relay(settings)
     client = await RawClient.connect(app.smtp_port)
-    assert await client.command("MAIL FROM:<a@example.com>") == "550 5.7.1 relay access denied"
+    assert await client.command("MAIL FROM:<a@example.com>") == replies.RELAY_DENIED.line
     assert (await client.command("RCPT TO:<b@example.org>")).startswith("503")
     await client.close()
     assert recording_upstream.messages == []
@@ -66,7 +67,7 @@ async def test_client_outside_allowed_networks_without_auth_is_refused(
 
 async def test_auth_required_when_auth_is_possible(tls_relay: RelayApp) -> None:
     client = await RawClient.connect(tls_relay.smtp_port)
-    assert await client.command("MAIL FROM:<a@example.com>") == "530 5.7.0 Authentication required"
+    assert await client.command("MAIL FROM:<a@example.com>") == replies.AUTH_REQUIRED.line
     await client.close()
 
 

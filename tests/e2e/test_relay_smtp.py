@@ -9,7 +9,9 @@ from email.message import EmailMessage
 import aiosmtplib
 import pytest
 
+from proxy import replies
 from proxy.app import RelayApp
+from proxy.replies import SmtpReply
 from proxy.settings import Settings
 from tests.conftest import RecordingUpstream, StartRelay
 from tests.e2e.smtp_client import RawClient
@@ -27,10 +29,10 @@ def _message(to: str = "bob@example.org", body: str = "Hello Bob.\n") -> EmailMe
 async def _send_raw(port: int, sender: str, rcpts: list[str], data: bytes) -> str:
     client = await RawClient.connect(port)
     try:
-        assert (await client.command(f"MAIL FROM:<{sender}>")).startswith("250")
+        assert await client.command(f"MAIL FROM:<{sender}>") == replies.SENDER_OK.line
         for rcpt in rcpts:
-            assert (await client.command(f"RCPT TO:<{rcpt}>")).startswith("250")
-        assert (await client.command("DATA")).startswith("354")
+            assert await client.command(f"RCPT TO:<{rcpt}>") == replies.RECIPIENT_OK.line
+        assert await client.command("DATA") == replies.START_DATA.line
         client.send(data + b".\r\n")
         return await client.reply()
     finally:
@@ -128,13 +130,15 @@ async def test_message_at_size_limit_passes_and_over_it_gets_552(
     assert (await _send_raw(port, "a@example.com", ["b@example.org"], at_limit)).startswith("250")
     over = at_limit + b"b\r\n"
     reply = await _send_raw(port, "a@example.com", ["b@example.org"], over)
-    assert reply.startswith("552 5.3.4")
+    assert reply == replies.MESSAGE_TOO_BIG.line
     assert len(recording_upstream.messages) == 1
 
     client = await RawClient.connect(port)
     ehlo = await client.command("EHLO client.test")
     assert "250-SIZE 2048" in ehlo
-    assert (await client.command("MAIL FROM:<a@example.com> SIZE=4096")).startswith("552")
+    assert await client.command("MAIL FROM:<a@example.com> SIZE=4096") == (
+        replies.MESSAGE_TOO_BIG.line
+    )
     await client.close()
 
 
@@ -145,7 +149,7 @@ async def test_multiple_recipients_and_recipient_limit(
     assert (await client.command("MAIL FROM:<a@example.com>")).startswith("250")
     for n in range(3):
         assert (await client.command(f"RCPT TO:<r{n}@example.org>")).startswith("250")
-    assert (await client.command("RCPT TO:<r3@example.org>")).startswith("452 4.5.3")
+    assert await client.command("RCPT TO:<r3@example.org>") == replies.TOO_MANY_RECIPIENTS.line
     assert (await client.command("DATA")).startswith("354")
     client.send(b"Subject: many\r\n\r\nhi\r\n.\r\n")
     assert (await client.reply()).startswith("250")
@@ -164,27 +168,32 @@ async def test_null_sender_is_accepted_and_relayed(
     assert recording_upstream.messages[0].mail_from == ""
 
 
+_RCPT_SYNTAX = replies.path_error("syntax", sender=False)
+_RCPT_MAILBOX = replies.path_error("mailbox", sender=False)
+_RCPT_ROUTING = replies.path_error("routing", sender=False)
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        ("RCPT TO:<", "501 5.5.4"),
-        ("RCPT TO:<>", "501 5.5.4"),
-        ("RCPT TO:<a b@example.org>", "553 5.1.3"),
-        ("RCPT TO:<(comment)a@example.org>", "553 5.1.3"),
-        ("RCPT TO:<a@example.org", "501 5.5.4"),
-        ("RCPT TO:<user%other.example@example.org>", "553 5.7.1"),
-        ("RCPT TO:<host!user@example.org>", "553 5.7.1"),
-        ("RCPT TO:<@relay.example:user@example.org>", "553 5.7.1"),
-        ("RCPT TO:<user@[192.0.2.1]>", "553 5.7.1"),
-        ("RCPT TO:<a@example.org> NOTIFY=NEVER", "555 5.5.4"),
+        ("RCPT TO:<", _RCPT_SYNTAX),
+        ("RCPT TO:<>", _RCPT_SYNTAX),
+        ("RCPT TO:<a b@example.org>", _RCPT_MAILBOX),
+        ("RCPT TO:<(comment)a@example.org>", _RCPT_MAILBOX),
+        ("RCPT TO:<a@example.org", _RCPT_SYNTAX),
+        ("RCPT TO:<user%other.example@example.org>", _RCPT_ROUTING),
+        ("RCPT TO:<host!user@example.org>", _RCPT_ROUTING),
+        ("RCPT TO:<@relay.example:user@example.org>", _RCPT_ROUTING),
+        ("RCPT TO:<user@[192.0.2.1]>", _RCPT_ROUTING),
+        ("RCPT TO:<a@example.org> NOTIFY=NEVER", replies.PARAMETER_NOT_SUPPORTED),
     ],
 )
 async def test_bad_recipient_paths_get_precise_replies(
-    running_relay: RelayApp, command: str, expected: str
+    running_relay: RelayApp, command: str, expected: SmtpReply
 ) -> None:
     client = await RawClient.connect(running_relay.smtp_port)
-    assert (await client.command("MAIL FROM:<a@example.com>")).startswith("250")
-    assert (await client.command(command)).startswith(expected)
+    assert (await client.command("MAIL FROM:<a@example.com>")) == replies.SENDER_OK.line
+    assert (await client.command(command)) == expected.line
     await client.close()
 
 

@@ -6,6 +6,7 @@ import asyncio
 import mailbox
 from pathlib import Path
 
+from proxy import replies
 from proxy.forward import OutboxForwarder, SmtpForwarder
 from proxy.metrics import Metrics
 from proxy.settings import UpstreamSettings
@@ -74,7 +75,7 @@ async def test_stale_connection_reconnects_once_and_after_dot_failure_never_retr
     recording_upstream.behaviour.drop_after_dot = True
     lost = await forwarder.forward("a@example.com", ["b@example.org"], MESSAGE, queue_id="q3")
     await forwarder.close()
-    assert lost.reply.code == 451 and lost.accepted == ()
+    assert lost.reply == replies.upstream_lost_after_data("q3") and lost.accepted == ()
     assert len(recording_upstream.messages) == 3  # q3 reached the upstream exactly once
     sample = metrics.registry.get_sample_value(
         "prospect_relay_upstream_errors_total", {"kind": "after_dot"}
@@ -97,5 +98,5 @@ async def test_outbox_failure_is_a_temporary_refusal(tmp_path: Path) -> None:
     outbox = OutboxForwarder(tmp_path / "box", hostname="relay.test", metrics=Metrics())
     (tmp_path / "box" / "tmp").rmdir()
     result = await outbox.forward("a@example.com", ["b@example.org"], MESSAGE, queue_id="q")
-    assert result.reply.code == 451 and result.accepted == ()
-    assert result.refused["b@example.org"].code == 451
+    assert result.reply == replies.local_error("q") and result.accepted == ()
+    assert result.refused == {"b@example.org": replies.local_error("q")}

@@ -221,6 +221,7 @@ pool_size = {POOL_SIZE}
 url = "sqlite+aiosqlite:///{home / "register.db"}"
 [web]
 port = 0
+ops_port = 0
 [security]
 secret_file = "{home / "secret.key"}"
 [policy]

@@ -247,11 +247,6 @@ class RelayApp:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
 
-    def run(self) -> int:
-        """Blocking entry point for the CLI; returns the process exit code."""
-        asyncio.run(self.serve_forever())
-        return 0
-
 
 def event_loop_factory(choice: EventLoop) -> Callable[[], asyncio.AbstractEventLoop]:
     """The loop `serve` runs on: uvloop (libuv) when wanted and installed, else asyncio's.

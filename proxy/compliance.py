@@ -38,6 +38,7 @@ from proxy.model import (
 from proxy.policy.engine import decide
 from proxy.policy.footer_templates import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
+from proxy.policy.placement import footer_placed, footer_refused, needs_footer_place
 from proxy.policy.policy_file import FooterMode, Policy
 from proxy.policy.rules.retention import repermission_used
 from proxy.rights.detail import basis_detail
@@ -49,7 +50,7 @@ from proxy.store.batching import FactsBatcher
 from proxy.store.records import AuditRecord
 from proxy.tokens import TokenSigner, UnsubscribeToken, mailto_uri
 
-__all__ = ["FOOTER_RULES", "RegisterCompliance", "Unsubscriber", "placed_decision"]
+__all__ = ["RegisterCompliance", "Unsubscriber", "placed_decision"]
 
 log = logging.getLogger(__name__)
 
@@ -498,39 +499,14 @@ class RegisterCompliance:
 
 
 def placed_decision(decision: RecipientDecision, message: bytes) -> RecipientDecision:
-    """The decision as the copy will be: where its footer goes, or a refusal
-    (`cannot-add-footer`, naming why) when the message cannot carry one."""
-    plan = decision.rewrite
-    if decision.action is not Action.REWRITE or plan is None:
-        return decision
-    if not (plan.footer or plan.first_contact_notice):
+    """The decision as the copy will be: the mime layer finds where the footer goes, the
+    policy (`proxy.policy.placement`) decides what that means for the recipient."""
+    if not needs_footer_place(decision):
         return decision
     layout = footer_layout(message)
     if layout.placement is Placement.REFUSED:
-        refusal = Finding(
-            rule="cannot-add-footer",
-            action=Action.REJECT,
-            reason=f"the footer cannot be added: {layout.reason}",
-            reason_code="footer.unplaceable",
-        )
-        kept = tuple(f for f in decision.findings if f.action is not Action.REWRITE)
-        return replace(
-            decision,
-            action=Action.REJECT,
-            findings=(*kept, refusal),
-            rewrite=None,
-            record_first_message=False,
-            record_repermission=False,
-        )
-    where = layout.describe()
-    findings = tuple(
-        replace(f, reason=f"{f.reason} {where}") if f.rule in FOOTER_RULES else f
-        for f in decision.findings
-    )
-    return replace(decision, findings=findings)
-
-
-FOOTER_RULES = frozenset({"footer", "first-contact-notice"})
+        return footer_refused(decision, layout.reason)
+    return footer_placed(decision, layout.describe())
 
 
 def _iso_country(country: str | None) -> str | None:

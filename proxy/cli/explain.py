@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from proxy.cli.common import config_option, open_store, run_with_settings
-from proxy.compliance import FOOTER_RULES, placed_decision
+from proxy.compliance import placed_decision
 from proxy.mime.inspect import read_message_facts
 from proxy.model import Action, MessageFacts, RecipientDecision, Stage
 from proxy.policy.engine import Evaluation, evaluate, explain_lines
+from proxy.policy.placement import FOOTER_STEPS
 from proxy.policy.policy_file import load_policy
 from proxy.settings import PolicyMode, Settings
 from proxy.store.records import FeedbackEntry
@@ -118,7 +119,7 @@ def _verdict(enforced: RecipientDecision, final: RecipientDecision) -> str:
             + ")"
         )
     if final.action is Action.REWRITE:
-        line += "; " + "; ".join(f.reason for f in final.acting if f.rule in FOOTER_RULES)
+        line += "; " + "; ".join(f.reason for f in final.acting if f.rewrite in FOOTER_STEPS)
     return line.rstrip("; ")
 
 

@@ -13,7 +13,6 @@ __all__ = [
     "classify_normalised",
     "country_of_normalised",
     "is_freemail",
-    "is_operational",
     "normalise_address",
     "resolve_country",
 ]
@@ -34,12 +33,6 @@ def is_freemail(domain: str, policy: Policy) -> bool:
     freemail = policy.compiled.freemail
     labels = domain.split(".")
     return any(".".join(labels[i:]) in freemail for i in range(len(labels) - 1))
-
-
-def is_operational(address: str, policy: Policy) -> bool:
-    """An operational mailbox (abuse@, postmaster@, noreply@, ...) is never marketed to."""
-    normalised = normalise_address(address)
-    return base_local_part(normalised) in policy.compiled.operational_local_parts
 
 
 def classify(address: str, contact: Contact | None, policy: Policy) -> Kind:

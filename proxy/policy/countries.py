@@ -14,7 +14,6 @@ __all__ = [
     "Regime",
     "SoftOptinExtra",
     "canonical_country",
-    "profile_for",
 ]
 
 STRICT = "STRICT"
@@ -121,9 +120,3 @@ def canonical_country(code: str) -> str:
     """Upper-case a country code and fold aliases (GB -> UK); "" stays ""."""
     upper = code.strip().upper()
     return COUNTRY_ALIASES.get(upper, upper)
-
-
-def profile_for(country: str, profiles: dict[str, CountryProfile]) -> CountryProfile:
-    """The profile of a canonical country code; any country without one gets STRICT's rules."""
-    found = profiles.get(country)
-    return found if found is not None else profiles[STRICT]

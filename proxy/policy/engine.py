@@ -36,17 +36,14 @@ from proxy.policy.rules import RULES, Rule
 
 __all__ = [
     "PRECEDENCE",
-    "STORE_UNAVAILABLE",
     "Evaluation",
     "RuleMiss",
     "decide",
     "evaluate",
     "explain_lines",
     "resolve_action",
-    "store_unavailable",
 ]
 
-STORE_UNAVAILABLE = "store-unavailable"
 PRECEDENCE: dict[Action, int] = {
     Action.FORWARD: 0,
     Action.REWRITE: 1,
@@ -69,14 +66,6 @@ class Evaluation:
 
     decision: RecipientDecision
     verdicts: tuple[Finding | RuleMiss, ...]  # one per rule, in rule order
-
-    @property
-    def hits(self) -> tuple[Finding, ...]:
-        return tuple(v for v in self.verdicts if isinstance(v, Finding))
-
-    @property
-    def misses(self) -> tuple[RuleMiss, ...]:
-        return tuple(v for v in self.verdicts if isinstance(v, RuleMiss))
 
 
 def resolve_action(findings: tuple[Finding, ...] | list[Finding]) -> Action:
@@ -252,19 +241,6 @@ def _facts(ctx: RuleContext) -> dict[str, str]:
         facts["partner_offers"] = "yes" if campaign.partner_offers else "no"
         facts["repermission"] = "yes" if campaign.repermission else "no"
     return facts
-
-
-def store_unavailable(address: str, stage: Stage, reason: str) -> RecipientDecision:
-    """The fail-closed verdict when a fact cannot be read: 451, the sender retries."""
-    finding = Finding(
-        rule=STORE_UNAVAILABLE,
-        action=Action.TEMPFAIL,
-        reason=f"compliance facts cannot be read, try again later ({reason})",
-        reason_code="store.unavailable",
-    )
-    return RecipientDecision(
-        address=address, action=Action.TEMPFAIL, stage=stage, findings=(finding,)
-    )
 
 
 def explain_lines(evaluation: Evaluation) -> list[str]:

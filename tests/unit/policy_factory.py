@@ -20,6 +20,7 @@ from proxy.model import (
 )
 from proxy.policy.engine import Evaluation, evaluate
 from proxy.policy.policy_file import Policy
+from proxy.policy.rules import RULES, Rule
 
 TODAY = date(2026, 12, 1)
 
@@ -141,15 +142,21 @@ def evaluation(
     policy: Policy = POLICY,
     today: date = TODAY,
     no_message: bool = False,
+    rules: tuple[Rule, ...] = RULES,
     **recipient: Any,
 ) -> Evaluation:
     facts = RecipientFacts(address=address, contact=record, **recipient)
     if msg is None and not no_message:
         msg = message()
-    return evaluate(facts, msg, policy, today, stage)
+    return evaluate(facts, msg, policy, today, stage, rules)
 
 
 def run(
     address: str, record: Contact | None = None, msg: MessageFacts | None = None, **kw: Any
 ) -> RecipientDecision:
     return evaluation(address, record, msg, **kw).decision
+
+
+def refused_as_operational(address: str) -> bool:
+    """The `operational-address` rule hits for the address (through the engine, at RCPT)."""
+    return "operational-address" in run(address, stage=Stage.RCPT).rule_ids

@@ -8,11 +8,10 @@ from proxy.model import Contact, Kind
 from proxy.policy.classify import (
     classify,
     is_freemail,
-    is_operational,
     normalise_address,
     resolve_country,
 )
-from tests.unit.policy_factory import POLICY, make_policy
+from tests.unit.policy_factory import POLICY, make_policy, refused_as_operational
 
 
 @pytest.mark.parametrize(
@@ -118,8 +117,8 @@ def test_role_parts_extend_the_shipped_list() -> None:
         ("jean@acme.fr", False),
     ],
 )
-def test_is_operational(address: str, operational: bool) -> None:
-    assert is_operational(address, POLICY) is operational
+def test_operational_mailboxes(address: str, operational: bool) -> None:
+    assert refused_as_operational(address) is operational
 
 
 @pytest.mark.parametrize(

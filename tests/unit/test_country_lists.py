@@ -6,9 +6,9 @@ import pytest
 
 from proxy.model import Contact, Kind
 from proxy.policy import defaults
-from proxy.policy.classify import classify, is_operational
+from proxy.policy.classify import classify
 from proxy.policy.countries import SHIPPED_PROFILES, STRICT
-from tests.unit.policy_factory import POLICY
+from tests.unit.policy_factory import POLICY, refused_as_operational
 
 # country -> (a consumer mailbox domain missing from the PyPI list, a role mailbox of its
 # language), each classified without any register fact.
@@ -51,14 +51,14 @@ def test_country_freemail_sample_is_a_consumer(country: str) -> None:
 def test_country_role_sample_is_generic(country: str) -> None:
     _, address = SAMPLES[country]
     assert classify(address, None, POLICY) is Kind.GENERIC
-    assert not is_operational(address, POLICY)
+    assert not refused_as_operational(address)
 
 
 @pytest.mark.parametrize("local", ["info", "marketing", "sales", "support"])
 def test_rfc2142_business_mailboxes_are_roles_not_operational(local: str) -> None:
     address = f"{local}@acme-industrie.fr"
     assert classify(address, None, POLICY) is Kind.GENERIC
-    assert not is_operational(address, POLICY)
+    assert not refused_as_operational(address)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_rfc2142_business_mailboxes_are_roles_not_operational(local: str) -> Non
      "mailer-daemon", "no-reply", "nao-responder", "nicht-antworten", "listserv", "dmarc"],
 )  # fmt: skip
 def test_rfc2142_operations_mailboxes_and_no_reply_are_operational(local: str) -> None:
-    assert is_operational(f"{local}@acme-industrie.fr", POLICY)
+    assert refused_as_operational(f"{local}@acme-industrie.fr")
 
 
 def test_free_and_role_lists_do_not_overlap_the_operational_one() -> None:

@@ -18,7 +18,8 @@ from proxy.model import (
     Stage,
 )
 from proxy.policy.policy_file import Policy
-from proxy.policy.rules import RULES, RULES_BY_NAME
+from proxy.policy.rules import RULES
+from proxy.policy.rules.suppression import Suppressed
 from tests.unit.policy_factory import (
     POLICY,
     POLICY_DATA,
@@ -521,7 +522,7 @@ def test_every_rule_is_described_and_frozen() -> None:
         assert rule.description and rule.stage in (Stage.RCPT, Stage.DATA)
         with pytest.raises(AttributeError):
             rule.extra = 1  # type: ignore[attr-defined]
-    assert RULES_BY_NAME["suppressed"].stage is Stage.RCPT
+    assert Suppressed.stage is Stage.RCPT
 
 
 def test_every_rule_is_exercised_by_a_case() -> None:

@@ -7,13 +7,8 @@ from datetime import date
 import pytest
 
 from proxy.model import Action, ConsentMethod, Finding, RecipientFacts, SourceKind, Stage
-from proxy.policy.engine import (
-    STORE_UNAVAILABLE,
-    decide,
-    explain_lines,
-    resolve_action,
-    store_unavailable,
-)
+from proxy.policy.engine import decide, explain_lines, resolve_action
+from proxy.policy.rules import RULES
 from tests.unit.policy_factory import (
     POLICY,
     TODAY,
@@ -116,13 +111,6 @@ def test_data_without_message_is_a_programming_error() -> None:
         decide(RecipientFacts(address=MARIE), None, POLICY, TODAY, Stage.DATA)
 
 
-def test_store_unavailable_is_a_tempfail() -> None:
-    decision = store_unavailable(MARIE, Stage.RCPT, "database timeout")
-    assert decision.action is Action.TEMPFAIL
-    assert decision.rule_ids == (STORE_UNAVAILABLE,)
-    assert decision.deciding is not None and "try again" in decision.deciding.reason
-
-
 def test_precedence() -> None:
     def finding(action: Action) -> Finding:
         return Finding(rule="x", action=action, reason="r")
@@ -151,7 +139,7 @@ def test_explain_lists_every_rule_once() -> None:
     assert lines[0].startswith("decision: rewrite at data")
     assert any(line.startswith("  hit   footer") for line in lines)
     assert any(line.startswith("  miss  suppressed") for line in lines)
-    assert len(result.hits) + len(result.misses) == 22
+    assert len(result.verdicts) == len(RULES)
 
 
 def test_facts_name_what_was_used_without_the_address() -> None:

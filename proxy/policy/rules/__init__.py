@@ -1,7 +1,9 @@
 """The rules, in the precedence order of RULES.md §4 (explicit: no package scanning).
 
-`store-unavailable` is not here: it is the service's verdict when facts cannot be read, built
-by `proxy.policy.engine.store_unavailable`.
+A new rule is one module here with one `Rule` subclass plus one line in `RULES` (see
+`base.Rule`; tests/unit/test_rule_list.py keeps the modules and the list in agreement).
+`store-unavailable` is not a rule: it is the service's verdict when facts cannot be read
+(`proxy.service`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from proxy.policy.rules.source import ScrapedSource, SourceUnknown
 from proxy.policy.rules.suppression import Suppressed
 from proxy.policy.rules.transactional import NotCommercial
 
-__all__ = ["RULES", "RULES_BY_NAME", "Rule"]
+__all__ = ["RULES", "Rule"]
 
 RULES: tuple[Rule, ...] = (
     NotCommercial(),
@@ -46,5 +48,3 @@ RULES: tuple[Rule, ...] = (
     FirstContactNotice(),
     ListUnsubscribe(),
 )
-
-RULES_BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}

@@ -10,7 +10,7 @@ from proxy.policy.rules import RULES, Rule
 
 __all__ = ["SERVICE_ROWS", "rules_table"]
 
-# Verdicts the service gives outside the rule list (see `proxy.policy.engine.store_unavailable`).
+# Verdicts the service gives outside the rule list (see `proxy.service`).
 SERVICE_ROWS: tuple[tuple[str, str, str], ...] = (
     (
         "store-unavailable",

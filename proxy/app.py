@@ -44,6 +44,7 @@ from proxy.settings import EventLoop, Settings
 from proxy.smtp.auth import Authenticator
 from proxy.smtp.handler import RelayHandler
 from proxy.smtp.server import RelaySMTP, SessionTracker
+from proxy.smtp.tls import server_context
 from proxy.store import Store
 from proxy.store.audit_writer import AuditTrail
 from proxy.store.database import create_engine
@@ -83,29 +84,22 @@ class Component(Protocol):
 
 
 def build_tls_context(settings: Settings) -> ssl.SSLContext | None:
-    """Server-side context for STARTTLS, or None when no certificate is configured."""
+    """Server-side context for STARTTLS, or None when no certificate is configured (the
+    settings checked the files; ConfigError if they changed since)."""
     smtp = settings.smtp
     if smtp.tls_cert is None or smtp.tls_key is None:
         return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        context.load_cert_chain(smtp.tls_cert, smtp.tls_key)
+        return server_context(smtp.tls_cert, smtp.tls_key)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError([ConfigProblem(str(smtp.tls_cert), "smtp.tls_cert", str(exc))]) from None
-    return context
 
 
 def build_authenticator(settings: Settings) -> Authenticator:
-    problems = []
-    users: dict[str, str] = {}
-    for name, secret in settings.smtp.users.items():
-        users[name] = secret.get_secret_value()
-    try:
-        return Authenticator(users)
-    except ValueError as exc:
-        problems.append(ConfigProblem("settings", "smtp.users", str(exc)))
-        raise ConfigError(problems) from None
+    """The SMTP AUTH users (their hashes checked by the settings)."""
+    return Authenticator(
+        {name: hashed.get_secret_value() for name, hashed in settings.smtp.users.items()}
+    )
 
 
 class RelayApp:

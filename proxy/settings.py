@@ -1,20 +1,25 @@
 """Relay settings: a TOML file overridden by PROSPECT_RELAY_<SECTION>__<KEY> variables.
 
 Settings are plain data, built once by `load_settings` and injected; nothing reads them
-from a global. Validation errors become one `ConfigError` line per problem, naming the file
-and the dotted key, so an operator can fix a typo without reading a traceback.
+from a global. Every check of a setting is a validator here (password hashes, the TLS and
+DKIM key files, the log level, AUTH needing TLS), so every command that loads the settings,
+`check-config` and `serve` alike, reports a problem the same way: one `ConfigError` line per
+problem, naming the file or environment variable and the dotted key, never a traceback.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
+import ssl
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -33,8 +38,11 @@ from pydantic_settings import (
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.feedback.events import EventType
 from proxy.feedback.signing import decode_secret
+from proxy.mime.dkim import read_private_key
 from proxy.mime.tree import MAX_DEPTH, MAX_ENTITIES
 from proxy.networks import IPNetwork
+from proxy.smtp.auth import PasswordHash
+from proxy.smtp.tls import server_context
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
@@ -102,6 +110,11 @@ class RecipientLogging(StrEnum):
     CLEAR = "clear"  # only for debugging on a test system
 
 
+def _password_hash(value: SecretStr) -> SecretStr:
+    PasswordHash.parse(value.get_secret_value())  # ValueError says what is wrong
+    return value
+
+
 class SmtpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(2525, ge=0, le=65535)
@@ -132,7 +145,9 @@ class SmtpSettings(_Section):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     # username -> password hash (`prospect-relay hash-password`); AUTH is offered only after TLS.
-    users: dict[str, SecretStr] = Field(default_factory=dict)
+    users: dict[str, Annotated[SecretStr, AfterValidator(_password_hash)]] = Field(
+        default_factory=dict
+    )
     # Senders that may receive delivery status notifications for refusals SMTP could not
     # report (authenticated users always may); see README "Mixed outcomes".
     send_dsn: bool = True
@@ -162,8 +177,21 @@ class SmtpSettings(_Section):
     @field_validator("tls_key")
     @classmethod
     def _key_needs_cert(cls, value: Path | None, info: Any) -> Path | None:
-        if (value is None) != (info.data.get("tls_cert") is None):
+        cert = info.data.get("tls_cert")
+        if (value is None) != (cert is None):
             raise ValueError("tls_cert and tls_key must be set together")
+        if value is not None and cert is not None:
+            try:
+                server_context(cert, value)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"cannot load certificate/key: {exc}") from None
+        return value
+
+    @field_validator("users")
+    @classmethod
+    def _auth_needs_tls(cls, value: dict[str, SecretStr], info: Any) -> dict[str, SecretStr]:
+        if value and "tls_cert" in info.data and info.data["tls_cert"] is None:
+            raise ValueError("AUTH is offered only after STARTTLS: set smtp.tls_cert/key")
         return value
 
 
@@ -231,6 +259,13 @@ class LogSettings(_Section):
     file: Path | None = None
     recipients: RecipientLogging = RecipientLogging.MASK
 
+    @field_validator("level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if not isinstance(logging.getLevelName(value.upper()), int):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
 
 class SecuritySettings(_Section):
     # HMAC key for suppression hashes and unsubscribe tokens. When unset, `serve` creates a
@@ -253,11 +288,19 @@ class UnsubscribeSettings(_Section):
     rights_from: str | None = None
 
 
+def _ascii(value: str) -> str:
+    if not value.isascii():
+        raise ValueError("must be ASCII (an A-label for an internationalised domain)")
+    return value
+
+
 class DkimSettings(_Section):
-    domain: str | None = None
-    selector: str | None = None
-    private_key_file: Path | None = None
-    headers: tuple[str, ...] = (
+    """All three of domain, selector and private_key_file, or none (no signing)."""
+
+    domain: Annotated[str, AfterValidator(_ascii)] | None = None
+    selector: Annotated[str, AfterValidator(_ascii)] | None = None
+    private_key_file: Path | None = Field(None, validate_default=True)
+    headers: tuple[Annotated[str, AfterValidator(_ascii)], ...] = (
         "From",
         "To",
         "Subject",
@@ -268,6 +311,25 @@ class DkimSettings(_Section):
         "MIME-Version",
         "Content-Type",
     )
+
+    @field_validator("private_key_file")
+    @classmethod
+    def _signing_key(cls, value: Path | None, info: Any) -> Path | None:
+        given = {
+            "domain": info.data.get("domain"),
+            "selector": info.data.get("selector"),
+            "private_key_file": value,
+        }
+        if not any(given.values()):
+            return None  # no signing
+        missing = [f"dkim.{key}" for key, set_to in given.items() if not set_to]
+        if missing or value is None:
+            raise ValueError(
+                "DKIM signing needs domain, selector and private_key_file together; "
+                f"not set: {', '.join(missing)}"
+            )
+        read_private_key(value)  # ValueError: cannot read, or not a key
+        return value
 
 
 def _worker_count(value: object) -> int | Literal["auto"]:
@@ -443,7 +505,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
                 ConfigProblem(
                     setting_source(err["loc"], source_name),
                     ".".join(str(part) for part in err["loc"]),
-                    err["msg"],
+                    err["msg"].removeprefix("Value error, "),
                 )
                 for err in exc.errors()
             ]

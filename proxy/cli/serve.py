@@ -17,17 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from proxy.app import (
-    build_authenticator,
-    build_relay,
-    build_tls_context,
-    event_loop_factory,
-    require_current_schema,
-)
+from proxy.app import build_relay, event_loop_factory, require_current_schema
 from proxy.cli.common import config_option
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.logs import configure_logging
-from proxy.mime.dkim import DkimSigner
 from proxy.policy.policy_file import load_policy
 from proxy.secrets import load_or_create_secret
 from proxy.settings import (
@@ -36,9 +29,8 @@ from proxy.settings import (
     PolicySettings,
     Settings,
     load_settings,
-    setting_source,
 )
-from proxy.smtp.auth import PasswordHash, hash_password
+from proxy.smtp.auth import hash_password
 from proxy.supervisor import (
     Supervisor,
     bind_listeners,
@@ -49,45 +41,9 @@ from proxy.supervisor import (
     worker_command,
 )
 
-__all__ = ["COMMANDS", "check_settings", "mask_url_password", "render_settings"]
+__all__ = ["COMMANDS", "mask_url_password", "render_settings"]
 
 log = logging.getLogger(__name__)
-
-
-def check_settings(settings: Settings, source: str) -> list[ConfigProblem]:
-    """Problems pydantic cannot see: password hashes, TLS files, log level. Each names where
-    the value came from: its environment variable, else `source` (the settings file)."""
-    problems: list[ConfigProblem] = []
-
-    def problem(key: str, message: str) -> ConfigProblem:
-        return ConfigProblem(setting_source(key.split("."), source), key, message)
-
-    for name, secret in settings.smtp.users.items():
-        try:
-            PasswordHash.parse(secret.get_secret_value())
-        except ValueError as exc:
-            problems.append(problem(f"smtp.users.{name}", str(exc)))
-    try:
-        build_tls_context(settings)
-    except ConfigError as exc:
-        problems.extend(
-            problem(p.key, f"cannot load certificate/key: {p.message}") for p in exc.problems
-        )
-    if not isinstance(logging.getLevelName(settings.log.level.upper()), int):
-        problems.append(problem("log.level", "must be DEBUG, INFO, WARNING, ERROR or CRITICAL"))
-    try:
-        load_policy(settings.policy.file)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-    try:
-        DkimSigner.from_settings(settings.dkim, source=source)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-    if settings.smtp.users and settings.smtp.tls_cert is None:
-        problems.append(
-            problem("smtp.users", "AUTH is offered only after STARTTLS: set smtp.tls_cert/key")
-        )
-    return problems
 
 
 def _toml_value(value: Any) -> str:
@@ -156,21 +112,24 @@ def _policy_file_hint(config_file: Path | None) -> Path:
 
 
 def _load(config_file: Path | None) -> tuple[Settings | None, list[ConfigProblem]]:
-    """The settings and every problem found: with invalid settings, the policy file is still
-    checked, so one run reports everything."""
+    """The settings (validated by `proxy.settings`) and the policy file they name, with every
+    problem of both: with invalid settings the policy file is still checked, so one run
+    reports everything."""
     if config_file is None and DEFAULT_CONFIG_FILE.is_file():
         config_file = DEFAULT_CONFIG_FILE
+    settings: Settings | None = None
+    problems: list[ConfigProblem] = []
     try:
         settings = load_settings(config_file)
+        policy_file = settings.policy.file
     except ConfigError as exc:
-        problems = list(exc.problems)
-        try:
-            load_policy(_policy_file_hint(config_file))
-        except ConfigError as policy_error:
-            problems.extend(policy_error.problems)
-        return None, problems
-    source = str(config_file) if config_file else "defaults"
-    return settings, check_settings(settings, source)
+        problems.extend(exc.problems)
+        policy_file = _policy_file_hint(config_file)
+    try:
+        load_policy(policy_file)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    return settings, problems
 
 
 def _fail(problems: list[ConfigProblem]) -> None:
@@ -254,7 +213,6 @@ def serve(
         return
     logs = configure_logging(settings.log)
     try:
-        build_authenticator(settings)
         workers = settings.runtime.worker_count()
         if listen_fds is None and workers > 1:
             code = asyncio.run(_supervise(settings, config_file, workers))

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dkim
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.mime.tree import detect_eol, parse
-from proxy.settings import DkimSettings
 
-__all__ = ["OVERSIGNED", "DkimSigner", "has_dkim_signature"]
+if TYPE_CHECKING:  # the settings validate `[dkim]` with `read_private_key`
+    from proxy.settings import DkimSettings
+
+__all__ = ["OVERSIGNED", "DkimSigner", "has_dkim_signature", "read_private_key"]
 
 # Fields a receiver must not see a second copy of: signed once more than they occur.
 OVERSIGNED = frozenset({b"from", b"subject", b"list-unsubscribe", b"list-unsubscribe-post"})
@@ -30,10 +34,6 @@ class DkimSigner:
     def __init__(
         self, domain: str, selector: str, private_key_pem: bytes, headers: Sequence[str]
     ) -> None:
-        try:
-            parse_pem_private_key(private_key_pem)
-        except UnparsableKeyError as exc:
-            raise ValueError(f"unreadable DKIM private key: {exc}") from None
         names = [name.lower() for name in headers]
         if "from" not in names:
             names.insert(0, "from")  # RFC 6376 5.4: From must be signed
@@ -43,36 +43,17 @@ class DkimSigner:
         self._headers = list(dict.fromkeys(name.encode("ascii") for name in names))
 
     @classmethod
-    def from_settings(cls, settings: DkimSettings, source: str = "settings") -> DkimSigner | None:
-        """The signer for `[dkim]`, None when signing is off; ConfigError naming the key."""
-        domain, selector, key_file = (
-            settings.domain,
-            settings.selector,
-            settings.private_key_file,
-        )
-        if domain is None and selector is None and key_file is None:
+    def from_settings(cls, settings: DkimSettings) -> DkimSigner | None:
+        """The signer for `[dkim]` (validated by the settings), None when signing is off;
+        ConfigError if the key file changed since."""
+        domain, selector, key_file = settings.domain, settings.selector, settings.private_key_file
+        if domain is None or selector is None or key_file is None:
             return None
-        if not domain or not selector or key_file is None:
-            missing = [
-                f"dkim.{name}"
-                for name, value in (
-                    ("domain", domain),
-                    ("selector", selector),
-                    ("private_key_file", key_file),
-                )
-                if not value
-            ]
-            problems = [ConfigProblem(source, key, "required for DKIM signing") for key in missing]
-            raise ConfigError(problems)
         try:
-            pem = key_file.read_bytes()
-        except OSError as exc:
-            problem = f"cannot read {key_file}: {exc.strerror}"
-            raise ConfigError([ConfigProblem(source, "dkim.private_key_file", problem)]) from None
-        try:
-            return cls(domain, selector, pem, settings.headers)
-        except (ValueError, UnicodeEncodeError) as exc:
-            raise ConfigError([ConfigProblem(source, "dkim.private_key_file", str(exc))]) from None
+            return cls(domain, selector, read_private_key(key_file), settings.headers)
+        except ValueError as exc:
+            problem = ConfigProblem("settings", "dkim.private_key_file", str(exc))
+            raise ConfigError([problem]) from None
 
     def _include(self, message: bytes) -> list[bytes]:
         """Each configured field once per occurrence, and the oversigned ones once more: an
@@ -107,3 +88,16 @@ class DkimSigner:
 def has_dkim_signature(message: bytes) -> bool:
     """True when the top-level header carries a DKIM-Signature field."""
     return any(item.key == "dkim-signature" for item in parse(message).fields)  # cached tree
+
+
+def read_private_key(path: Path) -> bytes:
+    """The PEM private key in `path`; ValueError saying why it cannot be used."""
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        parse_pem_private_key(pem)
+    except UnparsableKeyError as exc:
+        raise ValueError(f"unreadable DKIM private key: {exc}") from None
+    return pem

@@ -9,6 +9,7 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import ValidationError
 
 from proxy.errors import ConfigError
 from proxy.mime.dkim import DkimSigner, has_dkim_signature
@@ -106,18 +107,26 @@ def test_from_settings(tmp_path: Path, key_pair: tuple[bytes, bytes]) -> None:
     key_file.write_bytes(key_pair[0])
     settings = DkimSettings(domain="acme.example", selector="sel1", private_key_file=key_file)
     assert isinstance(DkimSigner.from_settings(settings), DkimSigner)
+    key_file.unlink()  # gone since the settings were checked
+    with pytest.raises(ConfigError, match=r"settings: dkim.private_key_file: cannot read"):
+        DkimSigner.from_settings(settings)
 
-    with pytest.raises(ConfigError, match=r"dkim.selector: required"):
-        DkimSigner.from_settings(DkimSettings(domain="acme.example", private_key_file=key_file))
-    with pytest.raises(ConfigError, match=r"relay.toml: dkim.private_key_file: cannot read"):
-        DkimSigner.from_settings(
-            DkimSettings(domain="a", selector="s", private_key_file=tmp_path / "missing.pem"),
-            source="relay.toml",
-        )
+
+def test_settings_check_the_dkim_key(tmp_path: Path, key_pair: tuple[bytes, bytes]) -> None:
+    key_file = tmp_path / "dkim.pem"
+    key_file.write_bytes(key_pair[0])
+    with pytest.raises(ValidationError, match=r"not set: dkim.selector"):
+        DkimSettings(domain="acme.example", private_key_file=key_file)
+    with pytest.raises(ValidationError, match=r"not set: dkim.domain, dkim.private_key_file"):
+        DkimSettings(selector="sel1")
+    with pytest.raises(ValidationError, match=r"cannot read .*missing.pem"):
+        DkimSettings(domain="a", selector="s", private_key_file=tmp_path / "missing.pem")
     bad = tmp_path / "bad.pem"
     bad.write_text("not a key")
-    with pytest.raises(ConfigError, match="unreadable DKIM private key"):
-        DkimSigner.from_settings(DkimSettings(domain="a", selector="s", private_key_file=bad))
+    with pytest.raises(ValidationError, match="unreadable DKIM private key"):
+        DkimSettings(domain="a", selector="s", private_key_file=bad)
+    with pytest.raises(ValidationError, match="must be ASCII"):
+        DkimSettings(domain="müller.de", selector="s", private_key_file=key_file)
 
 
 def test_has_dkim_signature_only_in_top_level_header() -> None:

@@ -125,3 +125,44 @@ def test_check_config_blames_the_variable_for_a_bad_password_hash(tmp_path: Path
         "error: environment variable PROSPECT_RELAY_SMTP__USERS: smtp.users.tool: "
         "not a password hash"
     ) in result.output
+
+
+def test_serve_and_check_config_report_the_same_problems(tmp_path: Path) -> None:
+    """The checks are the settings' validators: every command reports them alike."""
+    cert = tmp_path / "cert.pem"
+    cert.write_text("not a certificate")
+    config = tmp_path / "relay.toml"
+    config.write_text(
+        f'[smtp]\ntls_cert = "{cert}"\ntls_key = "{cert}"\n'
+        '[smtp.users]\ntool = "plaintext"\n[log]\nlevel = "LOUD"\n'
+        '[dkim]\ndomain = "acme.example"\n'
+    )
+    outputs = []
+    for command in ("check-config", "serve"):
+        result = CliRunner().invoke(cli, [command, "--config", str(config)])
+        assert result.exit_code == 2, result.output
+        assert "Traceback" not in result.output
+        outputs.append([line for line in result.output.splitlines() if line.startswith("error:")])
+    assert outputs[0] == outputs[1]
+    lines = outputs[0]
+    assert f"error: {config}: smtp.users.tool: not a password hash" in " ".join(lines)
+    assert any(
+        line.startswith(f"error: {config}: smtp.tls_key: cannot load certificate/key")
+        for line in lines
+    ), lines
+    assert f"error: {config}: log.level: must be DEBUG, INFO, WARNING, ERROR or CRITICAL" in lines
+    assert any(
+        line.startswith(f"error: {config}: dkim.private_key_file: DKIM signing needs")
+        and "dkim.selector" in line
+        for line in lines
+    ), lines
+
+
+def test_auth_without_tls_is_a_settings_problem(tmp_path: Path) -> None:
+    config = tmp_path / "relay.toml"
+    config.write_text(f'[smtp.users]\ntool = "{hash_password("x", n=2**10)}"\n')
+    result = CliRunner().invoke(cli, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    assert (
+        f"error: {config}: smtp.users: AUTH is offered only after STARTTLS: set smtp.tls_cert/key"
+    ) in result.output

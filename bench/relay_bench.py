@@ -7,7 +7,7 @@ PDF). A message counts when the sink has it. Targets:
 
 - bare: aiosmtpd -> aiosmtplib, pooled upstream connections, uvloop: a relay doing no
   compliance work at all (the shape of ours);
-- core-1, core-N: prospect-relay with compliance off (`RelayApp` without a decision step),
+- core-1, core-N: prospect-relay with compliance off (`build_core` around `PassThroughCompliance`),
   one worker and N workers (`[runtime] workers = auto`: one per CPU);
 - full-1, full-N: `prospect-relay serve` with the shipped policy, a migrated SQLite register,
   footer rewriting, List-Unsubscribe, audit records and the decision log;
@@ -466,8 +466,11 @@ async def _serve_bare(port: int, upstream_port: int) -> None:
 
 async def _serve_core(args: argparse.Namespace) -> int:
     """prospect-relay with compliance off: one worker, or the supervisor of N."""
-    from proxy.app import RelayApp
+    from proxy.app import build_core
     from proxy.logs import configure_logging
+    from proxy.metrics import Metrics
+    from proxy.secrets import load_or_create_secret
+    from proxy.service import PassThroughCompliance
     from proxy.settings import Settings
     from proxy.supervisor import (
         Supervisor,
@@ -494,7 +497,13 @@ async def _serve_core(args: argparse.Namespace) -> int:
     if args.lifeline_fd is not None:
         watch_lifeline(args.lifeline_fd)
     listeners = inherited_listeners(args.listen_fds or "")
-    app = RelayApp(settings, smtp_socket=listeners.get("smtp"))
+    app = build_core(
+        settings,
+        PassThroughCompliance(),
+        hash_key=load_or_create_secret(settings.security),
+        metrics=Metrics(),
+        smtp_socket=listeners.get("smtp"),
+    )
     ready_fd = args.ready_fd
     await app.serve_forever(None if ready_fd is None else lambda: notify_ready(ready_fd))
     return 0

@@ -1,31 +1,25 @@
-"""Composition root: builds every concrete object from `Settings`, starts and stops them.
+"""Composition root: the only place that builds the relay's objects from `Settings`.
 
-Extension points for the parts built elsewhere:
-- `compliance=`: the decision step (engine + store + mime) behind `service.Compliance`;
-  without it the relay forwards unchanged (`PassThroughCompliance`).
-- `components=`: anything with `async start()` / `async stop()` (web server, store engine,
-  policy watcher). Started in order after SMTP is bound, stopped in reverse after SMTP drained.
-- `add_reloader(callback)`: coroutines run on SIGHUP (`reload()`), e.g. policy reload.
+`build_relay` builds the production relay (`serve`): the secret (read once), store, policy,
+compliance, feedback, web listeners, then `build_core` around them. `build_core` builds the
+SMTP side around any decision step (`service.Compliance`): TLS, AUTH, forwarder, decision
+log, service, handler, sessions. Tests and the benchmark's compliance-off relay call it with
+`PassThroughCompliance`. Everything else receives its collaborators through its constructor;
+`proxy.lifecycle.RelayApp` starts and stops what is built here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
-from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.compliance import RegisterCompliance, Unsubscriber
-from proxy.descriptors import ensure_descriptors
-from proxy.errors import ConfigError, ConfigProblem, StoreUnavailable
+from proxy.errors import ConfigError, ConfigProblem
 from proxy.feedback.dispatch import ErasureNotifier, WebhookDispatcher, event_routes
 from proxy.feedback.esp import CertFetcher
 from proxy.feedback.mailboxes import FeedbackMailboxes
@@ -33,13 +27,14 @@ from proxy.feedback.providers import EspReceiver, fetch_sns_certificate
 from proxy.feedback.recorder import FeedbackRecorder
 from proxy.feedback.returnpath import ReturnPath
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
+from proxy.lifecycle import Component, RelayApp, StoreComponent, SuppressionGauge, WebComponent
 from proxy.logs import DecisionLog, use_address_masking
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner
 from proxy.policy.holder import PolicyHolder
 from proxy.rights.desk import RightsDesk
 from proxy.secrets import load_or_create_secret
-from proxy.service import Compliance, PassThroughCompliance, RelayService
+from proxy.service import Compliance, RelayService
 from proxy.settings import EventLoop, Settings
 from proxy.smtp.auth import Authenticator
 from proxy.smtp.handler import RelayHandler
@@ -62,11 +57,8 @@ from proxy.web import (
 )
 
 __all__ = [
-    "Component",
-    "RelayApp",
-    "SuppressionGauge",
-    "WebComponent",
     "build_authenticator",
+    "build_core",
     "build_forwarder",
     "build_relay",
     "build_tls_context",
@@ -75,12 +67,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class Component(Protocol):
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
 
 
 def build_tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -100,146 +86,6 @@ def build_authenticator(settings: Settings) -> Authenticator:
     return Authenticator(
         {name: hashed.get_secret_value() for name, hashed in settings.smtp.users.items()}
     )
-
-
-class RelayApp:
-    """The relay process: SMTP listener + forwarder + optional components."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        compliance: Compliance | None = None,
-        forwarder: Forwarder | None = None,
-        metrics: Metrics | None = None,
-        components: Sequence[Component] = (),
-        smtp_socket: socket.socket | None = None,
-    ) -> None:
-        self.settings = settings
-        # A listening socket inherited from the supervisor (workers > 1), else bind smtp.host.
-        self._smtp_socket = smtp_socket
-        self.metrics = metrics or Metrics()
-        self.compliance: Compliance = compliance or PassThroughCompliance()
-        self.components = list(components)
-        self._forwarder = forwarder
-        self._reloaders: list[Callable[[], Awaitable[None]]] = []
-        self._server: asyncio.Server | None = None
-        self._tracker: SessionTracker | None = None
-        self.service: RelayService | None = None
-        self._stopped = asyncio.Event()
-
-    @property
-    def forwarder(self) -> Forwarder:
-        if self._forwarder is None:
-            raise RuntimeError("RelayApp not started")
-        return self._forwarder
-
-    @property
-    def smtp_port(self) -> int:
-        """The bound SMTP port (useful with port 0)."""
-        if self._server is None or not self._server.sockets:
-            raise RuntimeError("RelayApp not started")
-        return int(self._server.sockets[0].getsockname()[1])
-
-    @property
-    def in_flight(self) -> int:
-        return self._tracker.in_flight if self._tracker else 0
-
-    def add_reloader(self, callback: Callable[[], Awaitable[None]]) -> None:
-        self._reloaders.append(callback)
-
-    async def reload(self) -> None:
-        """SIGHUP: run every reloader; one failing does not stop the others."""
-        for callback in self._reloaders:
-            try:
-                await callback()
-            except Exception:
-                log.exception("reload step failed")
-
-    async def start(self) -> None:
-        settings = self.settings
-        ensure_descriptors(settings)
-        tls_context = build_tls_context(settings)
-        authenticator = build_authenticator(settings)
-        hash_key = load_or_create_secret(settings.security)
-        if self._forwarder is None:
-            self._forwarder = self._build_forwarder()
-        decision_log = DecisionLog(settings.log, hash_key)
-        use_address_masking(decision_log.address)  # addresses inside every log line's text
-        self.service = RelayService(
-            settings, self._forwarder, decision_log, self.metrics, self.compliance
-        )
-        handler = RelayHandler(self.service, self.metrics)
-        tracker = SessionTracker(settings.smtp, self.metrics)
-        self._tracker = tracker
-
-        def factory() -> RelaySMTP:
-            return RelaySMTP(
-                handler,
-                settings=settings.smtp,
-                tracker=tracker,
-                authenticator=authenticator,
-                tls_context=tls_context,
-            )
-
-        loop = asyncio.get_running_loop()
-        if self._smtp_socket is not None:
-            self._server = await loop.create_server(factory, sock=self._smtp_socket)
-        else:
-            self._server = await loop.create_server(
-                factory, host=settings.smtp.host, port=settings.smtp.port, reuse_address=True
-            )
-        log.info(
-            "SMTP listening on %s:%d, delivering to %s",
-            settings.smtp.host,
-            self.smtp_port,
-            self._forwarder.destination,
-        )
-        for component in self.components:
-            await component.start()
-
-    def _build_forwarder(self) -> Forwarder:
-        return build_forwarder(self.settings, self.metrics)
-
-    async def stop(self, grace: float | None = None) -> None:
-        """Stop accepting, drain in-flight transactions (bounded), then stop components."""
-        if grace is None:
-            grace = self.settings.smtp.shutdown_grace
-        if self._server is not None:
-            self._server.close()
-            if self._tracker is not None:
-                await self._tracker.drain(grace)
-            await self._server.wait_closed()
-            self._server = None
-        for component in reversed(self.components):
-            try:
-                await component.stop()
-            except Exception:
-                log.exception("component failed to stop")
-        if self._forwarder is not None:
-            await self._forwarder.close()
-        self._stopped.set()
-
-    async def serve_forever(self, started: Callable[[], None] | None = None) -> None:
-        """Start, then run until SIGTERM/SIGINT (graceful stop); SIGHUP reloads.
-
-        `started` is called once every listener is up (a worker tells its supervisor).
-        """
-        loop = asyncio.get_running_loop()
-        stop_requested = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop_requested.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
-        await self.start()
-        if started is not None:
-            started()
-        try:
-            await stop_requested.wait()
-            log.info("stopping: draining in-flight transactions")
-        finally:
-            await self.stop()
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                loop.remove_signal_handler(signum)
 
 
 def event_loop_factory(choice: EventLoop) -> Callable[[], asyncio.AbstractEventLoop]:
@@ -268,83 +114,6 @@ def build_forwarder(settings: Settings, metrics: Metrics) -> Forwarder:
             settings.upstream, local_hostname=settings.smtp.hostname, metrics=metrics
         )
     return OutboxForwarder(settings.outbox.path, hostname=settings.smtp.hostname, metrics=metrics)
-
-
-class _StoreComponent:
-    """Closes the database pool after SMTP has drained."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        await self._engine.dispose()
-
-
-class SuppressionGauge:
-    """Keeps the suppression-list size metric true to the database.
-
-    Entries also come from other instances and from the command line, which this process
-    cannot count; a COUNT every `interval` seconds (off the event loop's critical path) is
-    cheap next to that blind spot.
-    """
-
-    def __init__(self, store: Store, metrics: Metrics, interval: float = 30.0) -> None:
-        self._store = store
-        self._metrics = metrics
-        self._interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def refresh(self) -> None:
-        try:
-            self._metrics.suppression_entries.set(await self._store.suppression_count())
-        except StoreUnavailable as exc:
-            log.warning("suppression count unavailable: %s", exc)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.refresh()
-
-    async def start(self) -> None:
-        await self.refresh()
-        self._task = asyncio.create_task(self._run(), name="suppression-gauge")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-
-class WebComponent:
-    """One web listener in the relay's event loop: `web` (unsubscribe pages, /healthz) or
-    `ops` (/healthz, /readyz, /metrics)."""
-
-    def __init__(
-        self,
-        server: WebServer,
-        host: str,
-        port: int,
-        name: str = "web",
-        sock: socket.socket | None = None,
-    ) -> None:
-        self._server = server
-        self._host = host
-        self._port = port
-        self.name = name
-        self._sock = sock
-        self.port: int | None = None
-
-    async def start(self) -> None:
-        self.port = await self._server.start(self._host, self._port, sock=self._sock)
-        log.info("%s listening on %s:%d", self.name, self._host, self.port)
-
-    async def stop(self) -> None:
-        await self._server.stop()
 
 
 def _delivery_check(settings: Settings) -> Callable[[], Awaitable[None]]:
@@ -421,6 +190,54 @@ async def require_current_schema(settings: Settings) -> None:
         )
 
 
+def build_core(
+    settings: Settings,
+    compliance: Compliance,
+    *,
+    hash_key: bytes,
+    metrics: Metrics,
+    forwarder: Forwarder | None = None,
+    components: Sequence[Component] = (),
+    reloaders: Sequence[Callable[[], Awaitable[None]]] = (),
+    smtp_socket: socket.socket | None = None,
+) -> RelayApp:
+    """The SMTP relay around `compliance`: TLS, AUTH, forwarder (built from the settings
+    unless given), decision log (keyed with `hash_key`), service, handler and sessions.
+
+    `components` start after SMTP is bound and stop in reverse after it drained; `reloaders`
+    run on SIGHUP. Raises ConfigError.
+    """
+    tls_context = build_tls_context(settings)
+    authenticator = build_authenticator(settings)
+    if forwarder is None:
+        forwarder = build_forwarder(settings, metrics)
+    decision_log = DecisionLog(settings.log, hash_key)
+    use_address_masking(decision_log.address)  # addresses inside every log line's text
+    service = RelayService(settings, forwarder, decision_log, metrics, compliance)
+    handler = RelayHandler(service, metrics)
+    tracker = SessionTracker(settings.smtp, metrics)
+
+    def session() -> RelaySMTP:
+        return RelaySMTP(
+            handler,
+            settings=settings.smtp,
+            tracker=tracker,
+            authenticator=authenticator,
+            tls_context=tls_context,
+        )
+
+    return RelayApp(
+        settings,
+        session=session,
+        tracker=tracker,
+        forwarder=forwarder,
+        metrics=metrics,
+        components=components,
+        reloaders=reloaders,
+        smtp_socket=smtp_socket,
+    )
+
+
 async def build_relay(
     settings: Settings,
     *,
@@ -438,7 +255,8 @@ async def build_relay(
     await require_current_schema(settings)
     listeners = listeners or {}
     metrics = metrics or Metrics()
-    hash_key = load_or_create_secret(settings.security)
+    hash_key = load_or_create_secret(settings.security)  # the one read of the secret
+    forwarder = build_forwarder(settings, metrics)
     policy = PolicyHolder(settings.policy.file)
     dkim = DkimSigner.from_settings(settings.dkim)
     engine = create_engine(settings.database)
@@ -472,7 +290,7 @@ async def build_relay(
     )
     # Stopped in reverse: the audit trail's last batch is written before the pool closes.
     components: list[Component] = [
-        _StoreComponent(engine),
+        StoreComponent(engine),
         audit_trail,
         SuppressionGauge(store, metrics),
         WebhookDispatcher(settings.webhooks, WebhookQueue(engine), metrics, _email_lookup(store)),
@@ -487,7 +305,7 @@ async def build_relay(
             register=RightsRegister(engine, timeout=settings.database.timeout),
             store=store,
             policy=lambda: policy.current,
-            forwarder=lambda: app.forwarder,  # built when the app starts
+            forwarder=forwarder,
             from_address=settings.unsubscribe.rights_from
             or f"privacy@{settings.unsubscribe.mailto_domain or settings.smtp.hostname}",
             hostname=settings.smtp.hostname,
@@ -533,17 +351,18 @@ async def build_relay(
                 sock=listeners.get("ops"),
             )
         )
-    app = RelayApp(
-        settings,
-        compliance=compliance,
-        metrics=metrics,
-        components=components,
-        smtp_socket=listeners.get("smtp"),
-    )
 
     async def reload_policy() -> None:
         ok = policy.reload()
         metrics.policy_reloads_total.labels("ok" if ok else "failed").inc()
 
-    app.add_reloader(reload_policy)
-    return app
+    return build_core(
+        settings,
+        compliance,
+        hash_key=hash_key,
+        metrics=metrics,
+        forwarder=forwarder,
+        components=components,
+        reloaders=(reload_policy,),
+        smtp_socket=listeners.get("smtp"),
+    )

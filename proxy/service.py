@@ -132,7 +132,7 @@ class Compliance(Protocol):
 
 
 class PassThroughCompliance:
-    """Forwards everything unchanged: for tests and for the relay without compliance wired."""
+    """Forwards everything unchanged: the tests' and the benchmark's compliance-off relay."""
 
     has_local_mailboxes = False
 

@@ -15,8 +15,11 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.app import RelayApp
-from proxy.service import Compliance
+from proxy.app import build_core
+from proxy.lifecycle import RelayApp
+from proxy.metrics import Metrics
+from proxy.secrets import load_or_create_secret
+from proxy.service import Compliance, PassThroughCompliance
 from proxy.settings import Settings
 from proxy.store.audit_export import EXPORT_COLUMNS, stream_audit_rows
 from proxy.store.audit_rows import audit_record_from_row
@@ -226,6 +229,17 @@ async def recording_upstream() -> AsyncIterator[RecordingUpstream]:
     await upstream.server.wait_closed()
 
 
+def core_relay(settings: Settings, compliance: Compliance | None = None) -> RelayApp:
+    """The relay as the composition root wires its SMTP side (`build_core`), around
+    `compliance` (default: forward unchanged); not started."""
+    return build_core(
+        settings,
+        compliance or PassThroughCompliance(),
+        hash_key=load_or_create_secret(settings.security),
+        metrics=Metrics(),
+    )
+
+
 StartRelay = Callable[..., Awaitable[RelayApp]]
 
 
@@ -235,7 +249,7 @@ async def start_relay() -> AsyncIterator[StartRelay]:
     apps: list[RelayApp] = []
 
     async def start(settings: Settings, compliance: Compliance | None = None) -> RelayApp:
-        app = RelayApp(settings, compliance=compliance)
+        app = core_relay(settings, compliance)
         await app.start()
         apps.append(app)
         return app

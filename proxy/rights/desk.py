@@ -71,7 +71,7 @@ class RightsDesk:
         register: RightsRegister,
         store: Store,
         policy: Callable[[], Policy],
-        forwarder: Callable[[], Forwarder],
+        forwarder: Forwarder,
         from_address: str,
         hostname: str,
         audit_retention_days: int,
@@ -147,8 +147,7 @@ class RightsDesk:
             requested=now.date(),
             hostname=self._hostname,
         )
-        forwarder = self._forwarder()
-        result = await forwarder.forward(
+        result = await self._forwarder.forward(
             mail.mail_from, [mail.recipient], mail.message, queue_id=f"rights{request_id}"
         )
         if mail.recipient not in result.accepted:

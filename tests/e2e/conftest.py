@@ -31,10 +31,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from proxy.app import RelayApp, WebComponent, _StoreComponent, build_relay
+from proxy.app import build_relay
 from proxy.cli import cli
 from proxy.feedback.esp import CertFetcher
 from proxy.feedback.providers import fetch_sns_certificate
+from proxy.lifecycle import RelayApp, StoreComponent, WebComponent
 from proxy.metrics import Metrics
 from proxy.secrets import load_or_create_secret
 from proxy.settings import Settings
@@ -280,7 +281,7 @@ class FullRelay:
     async def _dispose_pools(self) -> None:
         # The relay's store component closes its pool on stop(); the engine stays usable.
         for component in self.app.components:
-            if isinstance(component, _StoreComponent):
+            if isinstance(component, StoreComponent):
                 await component.stop()
         await self.engine.dispose()
 

@@ -15,9 +15,9 @@ import pytest
 import uvloop
 
 from proxy import replies
-from proxy.app import RelayApp
+from proxy.lifecycle import RelayApp
 from proxy.settings import Settings
-from tests.conftest import StartRelay
+from tests.conftest import StartRelay, core_relay
 from tests.e2e.smtp_client import OUTSIDER, RawClient
 from tests.waiting import wait_until
 
@@ -85,7 +85,7 @@ def outsider_socket(port: int) -> socket.socket:
 async def closed_connections_scenario(settings: Settings) -> None:
     """Bare connect-and-close, command-then-close and half-close: each slot comes back at once
     (on uvloop they were held until idle_timeout, 300 s, and the gauge stayed up)."""
-    app = RelayApp(settings)
+    app = core_relay(settings)
     await app.start()
     try:
         for _ in range(6):  # closed before the relay even greets

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from proxy import replies
-from proxy.app import RelayApp
+from proxy.lifecycle import RelayApp
 from proxy.settings import Settings
 from proxy.smtp.auth import hash_password
 from tests.conftest import StartRelay

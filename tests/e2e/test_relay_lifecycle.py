@@ -16,10 +16,10 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from proxy.app import RelayApp
+from proxy.lifecycle import RelayApp
 from proxy.logs import DECISION_LOGGER, configure_logging
 from proxy.settings import LogSettings, Settings
-from tests.conftest import RecordingUpstream, StartRelay
+from tests.conftest import RecordingUpstream, StartRelay, core_relay
 from tests.waiting import wait_until
 
 
@@ -96,7 +96,7 @@ async def test_graceful_shutdown_finishes_the_message_in_flight(
     make_settings: Callable[..., Settings],
     recording_upstream: RecordingUpstream,
 ) -> None:
-    app = RelayApp(
+    app = core_relay(
         make_settings(upstream={"host": recording_upstream.host, "port": recording_upstream.port})
     )
     await app.start()
@@ -116,7 +116,7 @@ async def test_graceful_shutdown_finishes_the_message_in_flight(
 async def test_sigterm_stops_serve_forever_cleanly(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    app = RelayApp(make_settings())
+    app = core_relay(make_settings())
     serving = asyncio.create_task(app.serve_forever())
     port = await wait_until(
         lambda: app.smtp_port, "the relay to listen", ignore=(RuntimeError,), every=0.01

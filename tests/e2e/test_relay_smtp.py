@@ -10,7 +10,7 @@ import aiosmtplib
 import pytest
 
 from proxy import replies
-from proxy.app import RelayApp
+from proxy.lifecycle import RelayApp
 from proxy.replies import SmtpReply
 from proxy.settings import Settings
 from tests.conftest import RecordingUpstream, StartRelay

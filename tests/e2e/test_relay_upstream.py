@@ -12,7 +12,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from proxy.app import RelayApp
+from proxy.lifecycle import RelayApp
 from proxy.settings import Settings
 from tests.conftest import RecordingUpstream, StartRelay
 

@@ -9,11 +9,10 @@ import signal
 from collections.abc import Callable
 
 from proxy import replies
-from proxy.app import RelayApp
 from proxy.forward import SmtpForwarder
 from proxy.metrics import Metrics
 from proxy.settings import Settings, UpstreamSettings
-from tests.conftest import RecordingUpstream
+from tests.conftest import RecordingUpstream, core_relay
 from tests.e2e.smtp_client import RawClient
 from tests.waiting import wait_until
 
@@ -24,7 +23,7 @@ async def test_sigterm_with_grace_shorter_than_the_upstream_answers_421(
     make_settings: Callable[..., Settings], recording_upstream: RecordingUpstream
 ) -> None:
     recording_upstream.behaviour.delay = 30  # far beyond the grace
-    app = RelayApp(
+    app = core_relay(
         make_settings(
             smtp={"shutdown_grace": 0.2},
             upstream={"host": recording_upstream.host, "port": recording_upstream.port},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from proxy.app import SuppressionGauge
+from proxy.lifecycle import SuppressionGauge
 from proxy.metrics import Metrics
 from proxy.model import SuppressionOrigin
 from proxy.store import Store

@@ -18,7 +18,8 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 
-from proxy.compliance import RegisterCompliance, Unsubscriber
+from proxy.compliance import RegisterCompliance
+from proxy.copies import CopyBuilder
 from proxy.errors import ConfigError, ConfigProblem
 from proxy.feedback.dispatch import ErasureNotifier, WebhookDispatcher, event_routes
 from proxy.feedback.esp import CertFetcher
@@ -28,6 +29,7 @@ from proxy.feedback.recorder import FeedbackRecorder
 from proxy.feedback.returnpath import ReturnPath
 from proxy.forward import Forwarder, OutboxForwarder, SmtpForwarder
 from proxy.lifecycle import Component, RelayApp, StoreComponent, SuppressionGauge, WebComponent
+from proxy.local_mail import LocalMailboxes, Unsubscriber
 from proxy.logs import DecisionLog, use_address_masking
 from proxy.metrics import Metrics
 from proxy.mime.dkim import DkimSigner
@@ -276,16 +278,32 @@ async def build_relay(
     recorder = FeedbackRecorder(store, policy, metrics)
     feedback = build_feedback(settings, hash_key, recorder, store, tokens)
     esp = EspReceiver(settings.feedback, recorder, store, fetch_certificate=fetch_certificate)
+    mailto_domain = settings.unsubscribe.mailto_domain or settings.smtp.hostname
+    mailboxes = LocalMailboxes(
+        tokens=tokens,
+        unsubscriber=unsubscriber,
+        local_part=settings.unsubscribe.mailto_local_part,
+        domain=mailto_domain,
+        feedback=feedback,
+    )
+    copies = CopyBuilder(
+        tokens=tokens,
+        address_hash=store.address_hash,
+        marker_key=hash_key,
+        dkim=dkim,
+        return_path=feedback.return_path if feedback is not None else None,
+        public_url=settings.web.public_url,
+        mailto_local=settings.unsubscribe.mailto_local_part,
+        mailto_domain=mailto_domain,
+    )
     compliance = RegisterCompliance(
         settings=settings,
         store=store,
         policy=policy,
-        tokens=tokens,
-        unsubscriber=unsubscriber,
+        mailboxes=mailboxes,
+        copies=copies,
         audit_trail=audit_trail,
         marker_key=hash_key,
-        dkim=dkim,
-        feedback=feedback,
         **({"today": today} if today is not None else {}),
     )
     # Stopped in reverse: the audit trail's last batch is written before the pool closes.
@@ -306,8 +324,7 @@ async def build_relay(
             store=store,
             policy=lambda: policy.current,
             forwarder=forwarder,
-            from_address=settings.unsubscribe.rights_from
-            or f"privacy@{settings.unsubscribe.mailto_domain or settings.smtp.hostname}",
+            from_address=settings.unsubscribe.rights_from or f"privacy@{mailto_domain}",
             hostname=settings.smtp.hostname,
             audit_retention_days=settings.audit.retention_days,
             notifier=ErasureNotifier(event_routes(settings.webhooks)),

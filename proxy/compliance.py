@@ -1,10 +1,10 @@
-"""The relay's decision step: register facts + policy engine + per-recipient rewriting.
+"""The relay's decision step: register facts + policy engine, per recipient.
 
 `RegisterCompliance` implements the service's `Compliance` seam. It loads facts from the
-store, asks the pure engine for a decision per recipient, applies monitor mode, signs the
-unsubscribe token and rewrites one copy per recipient (each copy carries that recipient's
-own unsubscribe link), and keeps the audit trail. Messages sent to the relay's own
-unsubscribe mailbox are consumed here: they record an objection and go nowhere else.
+store, asks the pure engine for a decision per recipient, applies monitor mode, carries out
+what the decisions say to write (an objection, the claim on the one re-permission message,
+first contacts) and keeps the audit trail. Mail for the relay's own mailboxes goes to
+`proxy.local_mail`; each accepted recipient's copy is built by `proxy.copies`.
 """
 
 from __future__ import annotations
@@ -16,19 +16,13 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from functools import partial
 
-from proxy.feedback.events import EventType, new_event
-from proxy.feedback.mailboxes import FeedbackMailboxes
-from proxy.metrics import Metrics
-from proxy.mime.dkim import DkimSigner, has_dkim_signature
-from proxy.mime.footer_render import FooterValues, render_footer
+from proxy.copies import CopyBuilder, placed_decision
+from proxy.local_mail import LocalMailboxes
 from proxy.mime.headers import has_marker, has_valid_marker
 from proxy.mime.inspect import read_message_facts
-from proxy.mime.layout import Placement, footer_layout
-from proxy.mime.rewrite import RewriteInstructions, rewrite, rewrite_copy
 from proxy.mime.tree import parse
 from proxy.model import (
     Action,
-    Finding,
     MessageFacts,
     RecipientDecision,
     RecipientFacts,
@@ -36,67 +30,26 @@ from proxy.model import (
     SuppressionOrigin,
 )
 from proxy.policy.engine import decide
-from proxy.policy.footer_templates import authority_for, retention_for
 from proxy.policy.holder import PolicyHolder
-from proxy.policy.placement import footer_placed, footer_refused, needs_footer_place
+from proxy.policy.mode import under_mode
 from proxy.policy.policy_file import FooterMode, Policy
 from proxy.policy.rules.retention import repermission_used
 from proxy.rights.detail import basis_detail
 from proxy.service import DataOutcome, Delivery, EnvelopeInfo
-from proxy.settings import PolicyMode, Settings
+from proxy.settings import Settings
 from proxy.store import Store
 from proxy.store.audit_writer import AuditTrail
 from proxy.store.batching import FactsBatcher
 from proxy.store.records import AuditRecord
-from proxy.tokens import TokenSigner, UnsubscribeToken, mailto_uri
 
-__all__ = ["RegisterCompliance", "Unsubscriber", "placed_decision"]
+__all__ = ["RegisterCompliance"]
 
 log = logging.getLogger(__name__)
-
-MONITOR_NOTE = "monitor mode, forwarded; would "
-
-
-class Unsubscriber:
-    """Records an objection from any channel (one-click, page, mailto): store, metrics, log."""
-
-    def __init__(self, store: Store, metrics: Metrics) -> None:
-        self._store = store
-        self._metrics = metrics
-
-    async def is_recorded(self, token: UnsubscribeToken) -> bool:
-        return await self._store.has_address_suppression(token.address_hash, token.scope)
-
-    async def record(self, token: UnsubscribeToken, origin: SuppressionOrigin) -> None:
-        objection = new_event(
-            EventType.OBJECTION,
-            datetime.now(UTC),
-            token.address_hash,
-            origin=origin.value,
-            scope=token.scope,
-            controller=token.controller,
-            campaign=token.campaign,
-        )
-        created = await self._store.add_objection(
-            token.address_hash, token.scope, origin, objection
-        )
-        self._metrics.unsubscribes_total.labels(origin.value).inc()
-        if created:
-            self._metrics.suppression_entries.inc()
-        log.info(
-            "objection recorded: origin=%s scope=%s controller=%s campaign=%s hash=%s new=%s",
-            origin.value,
-            token.scope,
-            token.controller,
-            token.campaign or "-",
-            token.address_hash[:16],
-            created,
-        )
 
 
 class RegisterCompliance:
     """The service's `Compliance`: decides each recipient from the register and the current
-    policy, and prepares each accepted recipient's own copy (see the module docstring)."""
+    policy, and hands each accepted recipient's copy to `copies` (see the module docstring)."""
 
     def __init__(
         self,
@@ -104,18 +57,16 @@ class RegisterCompliance:
         settings: Settings,
         store: Store,
         policy: PolicyHolder,
-        tokens: TokenSigner,
-        unsubscriber: Unsubscriber,
+        mailboxes: LocalMailboxes,
+        copies: CopyBuilder,
         audit_trail: AuditTrail,
         marker_key: bytes,
-        dkim: DkimSigner | None,
-        feedback: FeedbackMailboxes | None = None,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
         self._store = store
         self._policy = policy
-        self._tokens = tokens
-        self._unsubscriber = unsubscriber
+        self._mailboxes = mailboxes
+        self._copies = copies
         self._audit_trail = audit_trail
         self._facts = FactsBatcher(store.load_recipient_facts)
         # RCPT-stage facts reused at DATA (one register read per recipient, not two); bounded
@@ -123,14 +74,9 @@ class RegisterCompliance:
         self._rcpt_facts: OrderedDict[tuple[str, str], RecipientFacts] = OrderedDict()
         # RCPT refusals audited at DATA, with the campaign the message names.
         self._rcpt_refusals: OrderedDict[str, list[RecipientDecision]] = OrderedDict()
-        self._marker_key = marker_key
-        self._dkim = dkim
-        self._feedback = feedback  # the return path and complaints mailboxes, when enabled
+        self._marker_key = marker_key  # reads the footer marker of an already footed copy
         self._today = today
         self._mode_override = settings.policy.mode
-        self._public_url = settings.web.public_url.rstrip("/")
-        self._mailto_local = settings.unsubscribe.mailto_local_part.lower()
-        self._mailto_domain = (settings.unsubscribe.mailto_domain or settings.smtp.hostname).lower()
         self._instance = settings.audit.instance
 
     # -- the seam ----------------------------------------------------------------------
@@ -138,24 +84,11 @@ class RegisterCompliance:
     has_local_mailboxes = True
 
     def is_local_mailbox(self, address: str) -> bool:
-        """`unsubscribe@<relay domain>` or `unsubscribe+anything@<relay domain>`, and the
-        feedback mailboxes (return path, complaints) when `[feedback]` is enabled."""
-        if self._is_feedback(address):
-            return True
-        local, _, domain = address.rpartition("@")
-        local = local.lower()
-        return domain.lower() == self._mailto_domain and (
-            local == self._mailto_local or local.startswith(self._mailto_local + "+")
-        )
-
-    def _is_feedback(self, address: str) -> bool:
-        return self._feedback is not None and self._feedback.is_mailbox(address)
+        return self._mailboxes.is_local(address)
 
     async def at_rcpt(self, envelope: EnvelopeInfo, address: str) -> RecipientDecision:
-        if self._feedback is not None and self._feedback.is_mailbox(address):
-            return self._feedback.at_rcpt(address)
-        if self.is_local_mailbox(address):
-            return RecipientDecision(address, Action.FORWARD, Stage.RCPT, facts={"local": "yes"})
+        if self._mailboxes.is_local(address):
+            return self._mailboxes.at_rcpt(address)
         policy = self._policy.current
         facts = await self._facts.load([address])
         self._remember(envelope.queue_id, facts[address])
@@ -182,7 +115,7 @@ class RegisterCompliance:
         local: list[str] = []
         remote: list[str] = []
         for address in recipients:
-            (local if self.is_local_mailbox(address) else remote).append(address)
+            (local if self._mailboxes.is_local(address) else remote).append(address)
         refused_at_rcpt = self._rcpt_refusals.pop(envelope.queue_id, [])
         try:
             return await self._data_outcome(envelope, message, local, remote, refused_at_rcpt)
@@ -204,7 +137,7 @@ class RegisterCompliance:
         decisions: list[RecipientDecision] = []
         consumed: list[str] = []
         if local:
-            for decision in await self._consume_local(message, tuple(local)):
+            for decision in await self._mailboxes.consume(message, tuple(local)):
                 decisions.append(decision)
                 if decision.action is Action.FORWARD:
                     consumed.append(decision.address)
@@ -246,20 +179,26 @@ class RegisterCompliance:
             elif decision.action is Action.REWRITE:
                 # Built when forwarded, one copy at a time: memory stays O(message).
                 build = partial(
-                    self._rewrite, envelope, message, message_facts, decision, policy, today
+                    self._copies.build,
+                    envelope.queue_id,
+                    message,
+                    message_facts,
+                    decision,
+                    policy,
+                    today,
                 )
                 deliveries.append(
                     Delivery(
                         (address,),
-                        mail_from=self._return_path(envelope, address),
+                        mail_from=self._copies.return_path(envelope.mail_from, address),
                         build=build,
-                        offload=self._dkim is not None,
+                        offload=self._copies.signs,
                     )
                 )
                 if decision.record_first_message:
                     first_contacts.append(address)
         if untouched:  # transactional, or monitor mode: only the campaign headers go
-            plain = partial(rewrite, message, RewriteInstructions(marker_key=self._marker_key))
+            plain = partial(self._copies.untouched, message)
             deliveries.insert(0, Delivery(tuple(untouched), build=plain))
         self._audit(envelope, message_facts, remote_decisions)
         decisions.extend(remote_decisions)
@@ -318,28 +257,7 @@ class RegisterCompliance:
             self._rcpt_refusals.popitem(last=False)
 
     def _apply_mode(self, decision: RecipientDecision, policy: Policy) -> RecipientDecision:
-        """Monitor mode: decide and log, but forward (untouched) what enforce mode would
-        refuse; the refusal rides along in `monitored` so every record says "would reject"."""
-        mode = self._mode_override or policy.mode
-        if mode is PolicyMode.ENFORCE or decision.action is not Action.REJECT:
-            return decision
-        facts = {**decision.facts, "monitor": f"would {decision.action.value}"}
-        # explain and the SMTP reply read the findings' reasons: say it there too.
-        note = f"{MONITOR_NOTE}{decision.action.value}"
-        findings = tuple(
-            replace(f, reason=f"{note}: {f.reason}") if f.action is decision.action else f
-            for f in decision.findings
-        )
-        return replace(
-            decision,
-            action=Action.FORWARD,
-            rewrite=None,
-            facts=facts,
-            findings=findings,
-            record_first_message=False,
-            record_repermission=False,
-            monitored=decision,
-        )
+        return under_mode(decision, self._mode_override or policy.mode)
 
     async def _record_objection(self, decision: RecipientDecision) -> None:
         """The engine says when an objection must be written (`objected`, see that rule)."""
@@ -355,117 +273,6 @@ class RegisterCompliance:
         if await self._store.record_repermission(self._store.address_hash(decision.address)):
             return decision
         return repermission_used(decision)
-
-    def _rewrite(
-        self,
-        envelope: EnvelopeInfo,
-        message: bytes,
-        message_facts: MessageFacts,
-        decision: RecipientDecision,
-        policy: Policy,
-        today: date,
-    ) -> bytes:
-        plan = decision.rewrite
-        assert plan is not None  # the engine gives every REWRITE a plan
-        controller = policy.controller(plan.controller)
-        signed = self._tokens.sign(
-            UnsubscribeToken(
-                address_hash=self._store.address_hash(decision.address),
-                scope=f"controller:{plan.controller}",
-                controller=plan.controller,
-                language=plan.language,
-                issued=today,
-                campaign=message_facts.campaign_id,
-            )
-        )
-        url = f"{self._public_url}/u/{signed}" if plan.list_unsubscribe or plan.footer else None
-        mailto = mailto_uri(self._mailto_local, self._mailto_domain, signed)
-        footer_text = footer_html = ""
-        notice = plan.first_contact_notice
-        if plan.footer or notice:
-            template = policy.compiled.footers[plan.language]
-            values = FooterValues(
-                legal_name=controller.legal_name,
-                postal_address=controller.postal_address,
-                source=plan.source,
-                unsubscribe_url=url or "",
-                unsubscribe_mailto=mailto,
-                privacy_url=controller.privacy_url,
-                retention=retention_for(plan.language, policy.retention.prospect_months * 30),
-                authority=authority_for(plan.language, decision.facts.get("country", "")),
-            )
-            footer_text = render_footer(template, values, False, notice, plan.footer)
-            footer_html = render_footer(template, values, True, notice, plan.footer)
-        result = rewrite_copy(
-            message,
-            RewriteInstructions(
-                footer_text=footer_text,
-                footer_html=footer_html,
-                list_unsubscribe_url=url if plan.list_unsubscribe else None,
-                list_unsubscribe_mailto=mailto if plan.list_unsubscribe else None,
-                visible_recipient=decision.address if plan.split_recipients else None,
-                marker_key=self._marker_key,
-                marker_recipient=decision.address,
-            ),
-        )
-        if footer_text and result.footer is not footer_layout(message).placement:
-            raise RuntimeError("the copy's footer placement differs from the decision's")
-        copy = result.message
-        if self._dkim is not None:
-            return self._dkim.sign(copy)
-        if has_dkim_signature(message):
-            log.warning(
-                "rewriting invalidated the message's DKIM signature and no signing key is "
-                "configured ([dkim] domain, selector, private_key_file)",
-                extra={"queue_id": envelope.queue_id},
-            )
-        return copy
-
-    def _return_path(self, envelope: EnvelopeInfo, address: str) -> str | None:
-        """The copy's own VERP envelope sender, so its bounce names its recipient; the null
-        sender stays null (a notification must not cause a bounce)."""
-        if self._feedback is None or not envelope.mail_from:
-            return None
-        return self._feedback.return_path.address(self._store.address_hash(address))
-
-    async def _consume_local(
-        self, message: bytes, recipients: tuple[str, ...]
-    ) -> list[RecipientDecision]:
-        feedback = [a for a in recipients if self._is_feedback(a)]
-        unsubscribe = tuple(a for a in recipients if a not in feedback)
-        results = await self._consume_unsubscribe(message, unsubscribe) if unsubscribe else []
-        if self._feedback is not None:
-            for address in feedback:
-                results.append(await self._feedback.consume(message, address))
-        return results
-
-    async def _consume_unsubscribe(
-        self, message: bytes, recipients: tuple[str, ...]
-    ) -> list[RecipientDecision]:
-        """A mail to the unsubscribe mailbox: the token rides in the Subject or local part."""
-        subject = read_message_facts(
-            message, mail_from="", client_ip="", auth_user=None, scan_mentions=False
-        ).subject
-        results: list[RecipientDecision] = []
-        for address in recipients:
-            try:
-                token = self._tokens.find(f"{subject} {address.rpartition('@')[0]}")
-            except Exception as exc:  # TokenError: say so to the sender, never drop silently
-                finding = Finding(
-                    rule="unsubscribe-token",
-                    action=Action.REJECT,
-                    reason="no valid unsubscribe token in the subject; use the link instead",
-                    reason_code=f"token.{type(exc).__name__}",
-                )
-                results.append(
-                    RecipientDecision(address, Action.REJECT, Stage.DATA, findings=(finding,))
-                )
-                continue
-            await self._unsubscriber.record(token, SuppressionOrigin.MAILTO)
-            results.append(
-                RecipientDecision(address, Action.FORWARD, Stage.DATA, facts={"local": "yes"})
-            )
-        return results
 
     def _audit(
         self,
@@ -496,17 +303,6 @@ class RegisterCompliance:
                 for d in decisions
             ]
         )
-
-
-def placed_decision(decision: RecipientDecision, message: bytes) -> RecipientDecision:
-    """The decision as the copy will be: the mime layer finds where the footer goes, the
-    policy (`proxy.policy.placement`) decides what that means for the recipient."""
-    if not needs_footer_place(decision):
-        return decision
-    layout = footer_layout(message)
-    if layout.placement is Placement.REFUSED:
-        return footer_refused(decision, layout.reason)
-    return footer_placed(decision, layout.describe())
 
 
 def _iso_country(country: str | None) -> str | None:

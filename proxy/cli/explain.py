@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from proxy.cli.common import config_option, open_store, run_with_settings
-from proxy.compliance import placed_decision
+from proxy.copies import placed_decision
 from proxy.mime.inspect import read_message_facts
 from proxy.model import Action, MessageFacts, RecipientDecision, Stage
 from proxy.policy.engine import Evaluation, evaluate, explain_lines
+from proxy.policy.mode import under_mode
 from proxy.policy.placement import FOOTER_STEPS
 from proxy.policy.policy_file import load_policy
-from proxy.settings import PolicyMode, Settings
+from proxy.settings import Settings
 from proxy.store.records import FeedbackEntry
 
 __all__ = ["COMMANDS"]
@@ -66,7 +66,7 @@ def explain(
         content = read_message_facts(
             raw, mail_from=mail_from, client_ip=client_ip, auth_user=auth_user
         )
-        monitor = (settings.policy.mode or policy.mode) is PolicyMode.MONITOR
+        mode = settings.policy.mode or policy.mode
         out: list[str] = []
         for address in recipients:
             at_rcpt = evaluate(facts[address], envelope, policy, day, Stage.RCPT)
@@ -74,9 +74,7 @@ def explain(
             final = at_rcpt.decision
             if final.action is not Action.REJECT:
                 final = placed_decision(at_data.decision, raw)  # as the relay's copy will be
-            enforced = final
-            if monitor and final.action is Action.REJECT:
-                enforced = replace(final, action=Action.FORWARD, rewrite=None, monitored=final)
+            enforced = under_mode(final, mode)
             if as_json:
                 record = {
                     "recipient": address,

@@ -349,12 +349,12 @@ async def test_rewriting_a_dkim_signed_message_without_a_key_is_logged(
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts([consented(MARIE)])
-    caplog.set_level(logging.WARNING, logger="proxy.compliance")
+    caplog.set_level(logging.WARNING, logger="proxy.copies")
     signed = b"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s1; b=abc\r\n" + make_message(
         MARIE
     )
     assert (await relay.send(MARIE, signed)).data.startswith("250")  # type: ignore[union-attr]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "proxy.compliance"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "proxy.copies"]
     assert any("invalidated the message's DKIM signature" in w for w in warnings)
     # An unsigned message rewritten the same way gives no such warning.
     caplog.clear()

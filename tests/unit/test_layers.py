@@ -15,7 +15,15 @@ import pytest
 import proxy
 
 PROXY = Path(proxy.__file__).parent
-CORE = ("service.py", "compliance.py", "forward.py", "replies.py", "model.py")
+CORE = (
+    "service.py",
+    "compliance.py",
+    "copies.py",
+    "local_mail.py",
+    "forward.py",
+    "replies.py",
+    "model.py",
+)
 
 
 def _imported_modules(path: Path) -> set[str]:

@@ -9,7 +9,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright, expect
 
 from proxy.model import SuppressionOrigin
-from tests.integration.test_web import Web, start_web
+from tests.integration.web_helpers import Web, start_web
 
 pytestmark = pytest.mark.browser
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, upgrade
+from tests.integration.web_helpers import Web, start_web
 
 TEST_DB = os.environ.get("PROSPECT_RELAY_TEST_DB", "sqlite")
 TEST_PG_URL = os.environ.get("PROSPECT_RELAY_TEST_PG_URL", "")
@@ -78,3 +79,10 @@ async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def store(engine: AsyncEngine) -> Store:
     return Store(engine, HASH_KEY)
+
+
+@pytest.fixture
+async def web(tmp_path: Path) -> AsyncIterator[Web]:
+    """The public and operations apps on real listeners over a migrated SQLite store."""
+    async for running in start_web(tmp_path):
+        yield running

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from proxy.web.i18n import STRINGS
-from tests.integration.test_web import ONE_CLICK, Web, start_web
+from tests.integration.web_helpers import ONE_CLICK, Web, start_web
 
 RATE = 60  # the shipped web.rate_limit_per_minute
 

@@ -11,7 +11,7 @@ PDF). A message counts when the sink has it. Targets:
   one worker and N workers (`[runtime] workers = auto`: one per CPU);
 - full-1, full-N: `prospect-relay serve` with the shipped policy, a migrated SQLite register,
   footer rewriting, List-Unsubscribe, audit records and the decision log;
-- postfix: a private Postfix instance (like tests/e2e/test_postfix_chain.py) with
+- postfix: a private Postfix instance (tests/postfix.py, as in the Postfix chain test) with
   `relayhost` = the sink and `in_flow_delay = 0`. Needs root; skipped otherwise.
 
 Per size and number of sessions it prints messages/s, the ratios the issue asks for (full vs
@@ -51,9 +51,12 @@ from typing import Any
 import aiosmtplib
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.postfix import POSTFIX, main_cf, new_root, prepare  # noqa: E402
+
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 SMTP_SINK = "/usr/sbin/smtp-sink"
-POSTFIX = "/usr/sbin/postfix"
 POOL_SIZE = 4
 SENDER = "news@example.com"
 # A French company's generic address: lawful without consent (RULES.md S12), so the full
@@ -244,65 +247,14 @@ workers = {workers if workers == "auto" else int(workers)}
     return target
 
 
-POSTFIX_MASTER_CF = """\
-127.0.0.1:{port} inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-"""
-
-POSTFIX_MAIN_CF = """\
-compatibility_level = 3.6
-myhostname = postfix.bench
-mydomain = postfix.bench
-queue_directory = {root}/queue
-data_directory = {root}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:{sink_port}
-maillog_file = {root}/maillog
-maillog_file_prefixes = {root}
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-alias_maps =
-alias_database =
-in_flow_delay = 0
-"""
-
-
 def start_postfix(sink_port: int) -> tuple[Target, Path] | None:
     if os.geteuid() != 0 or not Path(POSTFIX).exists():
         print("postfix: skipped (needs root and Debian's postfix package)")
         return None
-    root = Path(tempfile.mkdtemp(prefix="prospect-relay-bench-postfix-"))
-    root.chmod(0o755)
+    root = new_root("prospect-relay-bench-postfix-")
     target = Target("postfix", _free_port())
-    conf = root / "conf"
-    conf.mkdir()
-    (root / "queue").mkdir()
-    (root / "data").mkdir()
-    shutil.chown(root / "data", user="postfix")
-    (conf / "main.cf").write_text(POSTFIX_MAIN_CF.format(root=root, sink_port=sink_port))
-    (conf / "master.cf").write_text(POSTFIX_MASTER_CF.format(port=target.port))
+    config = main_cf(root, "postfix.bench", relayhost=f"[127.0.0.1]:{sink_port}", in_flow_delay="0")
+    conf = prepare(root, target.port, config)
     for command in ("check", "start"):
         subprocess.run([POSTFIX, "-c", str(conf), command], check=True, capture_output=True)
     pid_file = root / "queue" / "pid" / "master.pid"

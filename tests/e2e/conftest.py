@@ -13,7 +13,7 @@ import asyncio
 import email.utils
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -27,6 +27,7 @@ import aiosmtplib
 import pytest
 import trustme
 from click.testing import CliRunner, Result
+from playwright.async_api import Browser, async_playwright
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,6 +43,8 @@ from proxy.settings import Settings
 from proxy.store import Store, create_engine, upgrade
 from proxy.store.audit_writer import AuditTrail
 from tests.conftest import Received, RecordingUpstream
+from tests.e2e.browser_helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.log_capture import LogCapture, production_logging
 from tests.integration.conftest import _pg_admin, database_url  # noqa: F401
 
 TODAY = date(2026, 12, 1)
@@ -388,3 +391,21 @@ def client_tls(ca: trustme.CA) -> ssl.SSLContext:
     context = ssl.create_default_context()
     ca.configure_trust(context)
     return context
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Chromium (Debian's), driven through Playwright."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+def log_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[LogCapture]:
+    """The production logging setup (JSON lines) at DEBUG, plus a text-format handler."""
+    with production_logging() as capture:
+        yield capture

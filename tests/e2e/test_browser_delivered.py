@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from proxy.model import SuppressionOrigin
+from tests.e2e.browser_helpers import screenshot_path
 from tests.e2e.conftest import FullRelayFactory
-from tests.e2e.test_browser_unsubscribe import CHROMIUM, CHROMIUM_ARGS, OUTPUT
-from tests.e2e.test_unsubscribe_e2e import body_text, deliver_to, unsubscribe_links
+from tests.e2e.delivered import body_text, deliver_to, unsubscribe_links
 from tests.unit.policy_factory import consented
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
 MARIE = "marie@gmail.com"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        await launched.close()
 
 
 async def test_link_from_the_delivered_message_unsubscribes_in_a_browser(
@@ -36,7 +24,6 @@ async def test_link_from_the_delivered_message_unsubscribes_in_a_browser(
     copy = await deliver_to(relay, MARIE)
     url, _ = unsubscribe_links(copy)
     assert url in body_text(copy, "html")  # the footer's link is the header's link
-    OUTPUT.mkdir(parents=True, exist_ok=True)
 
     context = await browser.new_context(locale="fr-FR")
     page = await context.new_page()
@@ -47,7 +34,7 @@ async def test_link_from_the_delivered_message_unsubscribes_in_a_browser(
     await page.get_by_role("button", name="Me désabonner").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Vous êtes désabonné·e")
     await expect(page.get_by_role("status")).to_contain_text("Acme Prospecting SAS")
-    await page.screenshot(path=OUTPUT / "delivered-link-done.png", full_page=True)
+    await page.screenshot(path=screenshot_path("delivered-link-done"), full_page=True)
     await context.close()
 
     [entry] = await relay.store.is_suppressed(MARIE)

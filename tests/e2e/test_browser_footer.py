@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import email
 import email.policy
-from collections.abc import AsyncIterator
 from email.message import EmailMessage
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
+from tests.e2e.browser_helpers import screenshot_path
 from tests.e2e.conftest import SENDER, FullRelayFactory, make_message
-from tests.e2e.test_browser_unsubscribe import CHROMIUM, CHROMIUM_ARGS, OUTPUT
 from tests.unit.policy_factory import consented
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -28,16 +27,6 @@ SHAPES = {
     "unclosed-table": "<html><body><table><tr><td>Offre du mois</body></html>",
     "unterminated-comment": "<html><body><p>Offer!</p><!-- </body></html>",
 }
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        await launched.close()
 
 
 def _html_parts(raw: bytes) -> list[str]:
@@ -60,7 +49,6 @@ async def test_the_footer_is_on_the_rendered_page(
     assert (await relay.send(MARIE, message, sender=SENDER)).accepted
     [copy] = relay.delivered
     url = copy.content.split(b"List-Unsubscribe: <", 1)[1].split(b">", 1)[0].decode()
-    OUTPUT.mkdir(parents=True, exist_ok=True)
 
     shown: list[str] = []
     page = await browser.new_page()
@@ -71,6 +59,6 @@ async def test_the_footer_is_on_the_rendered_page(
         if FOOTER in " ".join(text.split()):
             link = page.locator(f'a[href="{url}"]').first
             await expect(link).to_be_visible()
-            await page.screenshot(path=OUTPUT / f"footer-{shape}-{index}.png", full_page=True)
+            await page.screenshot(path=screenshot_path(f"footer-{shape}-{index}"), full_page=True)
     await page.close()
     assert any(FOOTER in " ".join(text.split()) for text in shown), shown

@@ -21,9 +21,9 @@ from proxy.secrets import load_or_create_secret
 from proxy.tokens import TokenSigner
 from tests.conftest import Received
 from tests.e2e.axe import assert_accessible
+from tests.e2e.browser_helpers import screenshot_path
 from tests.e2e.conftest import RELAY_HOSTNAME, FullRelay, FullRelayFactory, mailbox
-from tests.e2e.test_browser_unsubscribe import OUTPUT, browser  # noqa: F401
-from tests.e2e.test_unsubscribe_e2e import deliver_to, unsubscribe_links
+from tests.e2e.delivered import deliver_to, unsubscribe_links
 from tests.unit.policy_factory import consented, customer, prospect
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
@@ -35,11 +35,6 @@ RIGHTS_FROM = f"privacy@{RELAY_HOSTNAME}"
 PHONE = {"width": 375, "height": 740}
 
 
-def _shot(name: str) -> str:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    return str(OUTPUT / f"{name}.png")
-
-
 async def _delivered_link(relay: FullRelay, address: str, headers: dict[str, str]) -> str:
     copy = await deliver_to(relay, address, headers=headers)
     url, _ = unsubscribe_links(copy)
@@ -47,7 +42,7 @@ async def _delivered_link(relay: FullRelay, address: str, headers: dict[str, str
     return relay.local_url(url)
 
 
-async def _open_why(browser: Browser, url: str, link: str) -> Page:  # noqa: F811
+async def _open_why(browser: Browser, url: str, link: str) -> Page:
     """The footer's link, then the page's own "why" link, as a person would."""
     context = await browser.new_context(viewport=PHONE)
     page = await context.new_page()
@@ -79,7 +74,7 @@ def _text(received_content: bytes) -> str:
 
 async def test_consent_contact_reads_why_gets_a_copy_then_erases(
     full_relay: FullRelayFactory,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts([consented(MARIE)])
@@ -102,13 +97,13 @@ async def test_consent_contact_reads_why_gets_a_copy_then_erases(
     await expect(main).not_to_contain_text(MARIE)  # the address itself is never shown
     await expect(main).not_to_contain_text("form-log-123")  # nor the proof: that is the copy
     await _fits_phone(page)
-    await page.screenshot(path=_shot("rights-why-consent-fr-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-why-consent-fr-phone"), full_page=True)
 
     # A copy (art. 15): mailed to the address itself, in French, recorded.
     await page.get_by_role("button", name="M'envoyer une copie de mes données").click()
     await expect(page.get_by_role("status")).to_contain_text("Une copie de vos données")
     await assert_accessible(page)
-    await page.screenshot(path=_shot("rights-copy-sent-fr-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-copy-sent-fr-phone"), full_page=True)
     [copy] = _copies(relay, MARIE)
     text = _text(copy.content)
     assert copy.rcpt_tos == [MARIE]
@@ -131,12 +126,12 @@ async def test_consent_contact_reads_why_gets_a_copy_then_erases(
     await page.get_by_role("link", name="Effacer mes données").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Effacer mes données")
     await assert_accessible(page)
-    await page.screenshot(path=_shot("rights-erase-confirm-fr-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-erase-confirm-fr-phone"), full_page=True)
     assert await relay.store.get_contact(MARIE) is not None  # the GET erased nothing
     await page.get_by_role("button", name="Oui, effacer mes données").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Vos données sont effacées")
     await assert_accessible(page)
-    await page.screenshot(path=_shot("rights-erase-done-fr-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-erase-done-fr-phone"), full_page=True)
 
     again = await relay.send(MARIE)
     assert again.rcpt[MARIE].startswith("550 5.7.1 suppressed:"), again
@@ -163,7 +158,7 @@ async def test_consent_contact_reads_why_gets_a_copy_then_erases(
 
 async def test_soft_optin_customer_sees_the_product_family(
     full_relay: FullRelayFactory,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts([customer(MARIE)])
@@ -177,12 +172,12 @@ async def test_soft_optin_customer_sees_the_product_family(
     await expect(main).to_contain_text("running")
     await expect(main).to_contain_text("your order on acme-shop.example")
     await expect(main).to_contain_text("Le 2028-11-15 au plus tard")
-    await page.screenshot(path=_shot("rights-why-soft-optin-fr-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-why-soft-optin-fr-phone"), full_page=True)
 
 
 async def test_b2b_contact_sees_the_relevance_checked(
     full_relay: FullRelayFactory,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts([prospect(PAUL)])
@@ -193,12 +188,12 @@ async def test_b2b_contact_sees_the_relevance_checked(
     await expect(main).to_contain_text("Votre fonction telle qu'enregistrée")
     await expect(main).to_contain_text("finance, purchasing")
     await expect(main).to_contain_text("trade fair 2025")
-    await page.screenshot(path=_shot("rights-why-b2b-fr-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-why-b2b-fr-phone"), full_page=True)
 
 
 async def test_german_consent_contact_gets_a_german_page_and_copy(
     full_relay: FullRelayFactory,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts(
@@ -209,7 +204,7 @@ async def test_german_consent_contact_gets_a_german_page_and_copy(
     await expect(page.locator("html")).to_have_attribute("lang", "de")
     await expect(page.locator("main")).to_contain_text("Ihre Einwilligung")
     await expect(page.locator("main")).to_contain_text("double-opt-in")
-    await page.screenshot(path=_shot("rights-why-consent-de-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-why-consent-de-phone"), full_page=True)
     await page.get_by_role("button", name="Kopie meiner Daten senden").click()
     await expect(page.get_by_role("status")).to_contain_text("Eine Kopie Ihrer Daten")
     [copy] = _copies(relay, ANNA)
@@ -219,7 +214,7 @@ async def test_german_consent_contact_gets_a_german_page_and_copy(
 @pytest.mark.parametrize("language", ["en", "fr", "de", "es", "it", "nl"])
 async def test_every_language_and_page_state_is_accessible(
     full_relay: FullRelayFactory,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
     language: str,
 ) -> None:
     relay = await full_relay()
@@ -235,7 +230,7 @@ async def test_every_language_and_page_state_is_accessible(
         await expect(page.locator("html")).to_have_attribute("lang", language)
         await assert_accessible(page)
     await page.goto(base + "/why")
-    await page.screenshot(path=_shot(f"rights-why-{language}-desktop"), full_page=True)
+    await page.screenshot(path=screenshot_path(f"rights-why-{language}-desktop"), full_page=True)
     await context.close()
 
 
@@ -246,7 +241,7 @@ def _signer(relay: FullRelay) -> TokenSigner:
 
 async def test_forged_or_expired_token_sees_nothing(
     full_relay: FullRelayFactory,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts([consented(MARIE)])
@@ -269,7 +264,7 @@ async def test_forged_or_expired_token_sees_nothing(
         for path in ("/copy", "/erase"):
             status, body = await relay.post_form(f"{prefix}/{bad}{path}", {"confirm": "erase"})
             assert status == 400 and "Acme" not in body
-    await page.screenshot(path=_shot("rights-bad-token"), full_page=True)
+    await page.screenshot(path=screenshot_path("rights-bad-token"), full_page=True)
     await context.close()
     assert await relay.store.get_contact(MARIE) is not None
     assert _copies(relay, MARIE) == []

@@ -6,47 +6,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from proxy.model import SuppressionOrigin
+from tests.e2e.browser_helpers import screenshot_path
 from tests.integration.web_helpers import Web, start_web
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
 async def web(tmp_path: Path) -> AsyncIterator[Web]:
     async for running in start_web(tmp_path):
         yield running
-
-
-def _shot(name: str) -> Path:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    path = OUTPUT / f"{name}.png"
-    print(f"screenshot: {path}")
-    return path
 
 
 async def test_person_unsubscribes_with_the_button(browser: Browser, web: Web) -> None:
@@ -60,7 +32,7 @@ async def test_person_unsubscribes_with_the_button(browser: Browser, web: Web) -
     await expect(page.get_by_role("heading", level=1)).to_have_text("Se désabonner")
     await expect(page.locator("main")).to_contain_text("ACME Industrie SAS")
     await expect(page.locator("main")).to_contain_text("Printemps 2026")
-    await page.screenshot(path=_shot("unsubscribe-page-desktop"), full_page=True)
+    await page.screenshot(path=screenshot_path("unsubscribe-page-desktop"), full_page=True)
     assert await web.suppressed() == []  # loading the page recorded nothing
 
     await page.get_by_role("button", name="Me désabonner").click()
@@ -68,7 +40,7 @@ async def test_person_unsubscribes_with_the_button(browser: Browser, web: Web) -
     await expect(page.get_by_role("status")).to_contain_text(
         "ACME Industrie SAS ne vous enverra plus de messages commerciaux."
     )
-    await page.screenshot(path=_shot("unsubscribe-done-desktop"), full_page=True)
+    await page.screenshot(path=screenshot_path("unsubscribe-done-desktop"), full_page=True)
 
     entries = await web.suppressed()
     assert [e.origin for e in entries] == [SuppressionOrigin.PAGE]
@@ -97,10 +69,10 @@ async def test_page_fits_a_phone_screen(browser: Browser, web: Web) -> None:
     assert box["x"] >= 0 and box["x"] + box["width"] <= 360  # no horizontal scrolling
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360
-    await page.screenshot(path=_shot("unsubscribe-page-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("unsubscribe-page-phone"), full_page=True)
 
     await button.tap()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sie sind abgemeldet")
-    await page.screenshot(path=_shot("unsubscribe-done-phone"), full_page=True)
+    await page.screenshot(path=screenshot_path("unsubscribe-done-phone"), full_page=True)
     assert len(await web.suppressed()) == 1
     await context.close()

@@ -11,7 +11,7 @@ import pytest
 
 from proxy.model import SourceKind
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, mailbox, make_message
-from tests.e2e.test_unsubscribe_e2e import body_text, parse
+from tests.e2e.delivered import body_text, parse
 from tests.unit.policy_factory import consented, prospect
 
 pytestmark = pytest.mark.postgres

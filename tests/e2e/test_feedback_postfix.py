@@ -1,26 +1,18 @@
 """A real MTA bounces a delivered copy: the relay forwards to a private Postfix, which routes
 the recipient's domain to an MX that refuses it (550 5.1.1) and sends its DSN to
 the copy's VERP return path, back at the relay. The next message to that address is refused.
-Needs root, like tests/e2e/test_postfix_chain.py, whose Postfix helpers it shares.
+Needs root, like tests/e2e/test_postfix_chain.py (tests/postfix.py runs the instance).
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from proxy.model import SuppressionOrigin
 from tests.e2e.conftest import FullRelay, FullRelayFactory
-from tests.e2e.test_postfix_chain import (
-    PostfixInstance,
-    _free_port,
-    start_postfix,
-    stop_postfix,
-)
+from tests.postfix import PostfixInstance, free_port, private_postfix
 from tests.unit.policy_factory import consented
 from tests.waiting import wait_until
 
@@ -28,55 +20,27 @@ pytestmark = [pytest.mark.postfix, pytest.mark.postgres]
 
 DEAD = "marie@dead.example"
 
-# The relay's own domain (relay.test) is routed back to the relay: that is where the bounce
-# goes. dead.example's "MX" is the recording upstream, told to answer RCPT with 550 5.1.1
-# as a mailbox provider does for an address that no longer exists.
-MAIN_CF = """\
-compatibility_level = 3.6
-myhostname = postfix.test
-mydomain = postfix.test
-myorigin = $myhostname
-queue_directory = {root}/queue
-data_directory = {root}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
-transport_maps = inline:{{ dead.example=smtp:[127.0.0.1]:{mx_port},
- relay.test=smtp:[127.0.0.1]:{relay_port} }}
-maillog_file = {root}/maillog
-maillog_file_prefixes = {root}
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-alias_maps =
-alias_database =
-"""
-
 
 @pytest.fixture
 async def relay_through_postfix(
     full_relay: FullRelayFactory,
 ) -> AsyncIterator[tuple[FullRelay, PostfixInstance]]:
-    port = _free_port()
+    port = free_port()
     relay = await full_relay(
         feedback={"enabled": True}, upstream={"host": "127.0.0.1", "port": port, "timeout": 5}
     )
-    root = Path(tempfile.mkdtemp(prefix="prospect-relay-postfix-"))
-    root.chmod(0o755)  # Postfix's daemons run as mail_owner and must traverse it
-    try:
-        relay.upstream.behaviour.rcpt_replies[DEAD] = (
-            "550 5.1.1 <marie@dead.example>: mailbox unknown"
-        )
-        main_cf = MAIN_CF.format(root=root, relay_port=relay.smtp_port, mx_port=relay.upstream.port)
-        postfix = await start_postfix(root, main_cf, port)
-        try:
-            yield relay, postfix
-        finally:
-            await stop_postfix(postfix)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    # dead.example's "MX" is the recording upstream, told to answer RCPT with 550 5.1.1 as a
+    # mailbox provider does for an address that no longer exists. The relay's own domain
+    # (relay.test) is routed back to the relay: that is where the bounce goes.
+    relay.upstream.behaviour.rcpt_replies[DEAD] = "550 5.1.1 <marie@dead.example>: mailbox unknown"
+    routes = (
+        f"dead.example=smtp:[127.0.0.1]:{relay.upstream.port}, "
+        f"relay.test=smtp:[127.0.0.1]:{relay.smtp_port}"
+    )
+    async with private_postfix(
+        port, myorigin="$myhostname", transport_maps=f"inline:{{ {routes} }}"
+    ) as postfix:
+        yield relay, postfix
 
 
 async def test_postfix_bounce_to_the_return_path_suppresses(

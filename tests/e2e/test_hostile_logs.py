@@ -9,8 +9,8 @@ import pytest
 
 from proxy.logs import DECISION_LOGGER, MAX_MESSAGE
 from tests.e2e.conftest import FullRelayFactory
-from tests.e2e.test_hostile_content import send_outside
-from tests.e2e.test_logs_e2e import LogCapture, log_lines  # noqa: F401 (fixture)
+from tests.e2e.hostile_helpers import send_outside
+from tests.e2e.log_capture import LogCapture
 from tests.hostile import folded, raw_message
 from tests.unit.policy_factory import consented
 
@@ -21,7 +21,7 @@ MARIE = "marie@gmail.com"
 
 async def test_upstream_reply_addresses_are_masked_in_the_decision_log(
     full_relay: FullRelayFactory,
-    log_lines: LogCapture,  # noqa: F811
+    log_lines: LogCapture,
 ) -> None:
     relay = await full_relay()
     await relay.store.upsert_contacts([consented(MARIE)])
@@ -41,7 +41,7 @@ async def test_upstream_reply_addresses_are_masked_in_the_decision_log(
 
 async def test_a_hostile_message_leaves_bounded_log_lines(
     full_relay: FullRelayFactory,
-    log_lines: LogCapture,  # noqa: F811
+    log_lines: LogCapture,
 ) -> None:
     relay = await full_relay(smtp={"allowed_networks": ["127.0.0.1/32"]})
     comment = ["("] * 1500 + ["x"] + [")"] * 1500

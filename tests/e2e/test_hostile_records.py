@@ -14,10 +14,10 @@ import pytest
 from proxy.secrets import load_or_create_secret
 from proxy.tokens import TokenSigner
 from tests.e2e.conftest import FullRelayFactory, make_message
-from tests.e2e.test_hostile_content import MAILBOX, OUTSIDE
-from tests.e2e.test_unsubscribe_e2e import body_text, deliver_to, objection
+from tests.e2e.delivered import body_text, deliver_to, objection
+from tests.e2e.hostile_helpers import MAILBOX, OUTSIDE
 from tests.unit.policy_factory import consented
-from tests.unit.test_tokens import non_canonical, signed_with_spare_bits
+from tests.unit.token_factory import non_canonical, signed_with_spare_bits
 
 pytestmark = pytest.mark.postgres
 

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import json
-import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from proxy.logs import DECISION_LOGGER, LogPipeline, TextFormatter, configure_logging
+from proxy.logs import DECISION_LOGGER
 from proxy.model import SuppressionOrigin
-from proxy.settings import LogFormat, LogSettings
 from tests.e2e.conftest import RELAY_HOSTNAME, SENDER, FullRelayFactory, make_message
-from tests.e2e.test_unsubscribe_e2e import (
+from tests.e2e.delivered import (
     deliver_to,
     mailto_parts,
     objection,
     unsubscribe_links,
 )
+from tests.e2e.log_capture import LogCapture
 from tests.unit.policy_factory import consented, customer, prospect
 
 pytestmark = pytest.mark.postgres
@@ -30,46 +26,6 @@ LUC = "luc.besson@orange.fr"
 JEANNE = "jeanne.moreau@gmail.com"
 PAUL = "paul.martin@acme-industrie.fr"
 ADDRESSES = (MARIE, SOPHIE, LUC, JEANNE, PAUL, SENDER)
-
-
-@dataclass
-class LogCapture:
-    """The JSON and text streams; the JSON lines are written by the log thread: flush first."""
-
-    streams: list[io.StringIO]
-    pipeline: LogPipeline
-
-    def lines(self) -> list[str]:
-        self.pipeline.flush()
-        return [line for stream in self.streams for line in stream.getvalue().splitlines()]
-
-    def json_lines(self) -> list[str]:
-        self.pipeline.flush()
-        return self.streams[0].getvalue().splitlines()
-
-
-@pytest.fixture
-def log_lines(capsys: pytest.CaptureFixture[str]) -> Iterator[LogCapture]:
-    """The production logging setup (JSON lines) at DEBUG, plus a text-format handler."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    chatty = {
-        name: logging.getLogger(name).level for name in ("mail.log", "aiosmtplib", "aiosqlite")
-    }
-    json_stream, text_stream = io.StringIO(), io.StringIO()
-    pipeline = configure_logging(LogSettings(level="DEBUG", format=LogFormat.JSON), json_stream)
-    text_handler = logging.StreamHandler(text_stream)
-    text_handler.setFormatter(TextFormatter())
-    root.addHandler(text_handler)
-    yield LogCapture([json_stream, text_stream], pipeline)
-    pipeline.stop()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
-    for name, level in chatty.items():
-        logging.getLogger(name).setLevel(level)
 
 
 async def test_no_clear_text_address_in_any_log_line(

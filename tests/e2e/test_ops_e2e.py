@@ -9,7 +9,7 @@ import pytest
 from proxy.model import Action, Basis
 from tests.conftest import stored_audit
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, make_message
-from tests.e2e.test_unsubscribe_e2e import deliver_to, unsubscribe_links
+from tests.e2e.delivered import deliver_to, unsubscribe_links
 from tests.unit.policy_factory import consented, prospect
 
 pytestmark = pytest.mark.postgres

@@ -9,13 +9,6 @@ package it comes from; deploy/postfix/ documents the same settings for productio
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import shutil
-import signal
-import socket
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -31,13 +24,12 @@ from proxy.model import SuppressionOrigin
 from proxy.settings import DatabaseSettings, Settings
 from proxy.store import Store, create_engine, upgrade
 from tests.conftest import Received, RecordingUpstream
+from tests.postfix import PostfixInstance, private_postfix
 from tests.unit.policy_factory import prospect
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postfix
 
-POSTFIX = "/usr/sbin/postfix"
-POSTQUEUE = "/usr/sbin/postqueue"
 SECRET = "postfix-chain-secret-0123456789abcdef"
 SENDER = "ventes@example.com"
 CLIENT_BOUNCES = "bounces@client.fr"  # a return path outside example.com
@@ -45,7 +37,6 @@ FACILITIES = "services.generaux@acme-industrie.fr"  # job: facilities
 FINANCE = "comptabilite@acme-industrie.fr"  # job: finance
 WELCOME = "contact@acme-industrie.fr"
 OBJECTED = "direction@acme-industrie.fr"
-WAIT = 30.0
 
 POLICY = """\
 [controllers.example]
@@ -54,128 +45,6 @@ postal_address = "10 rue de l'Exemple, 75002 Paris, France"
 domains = ["example.com"]
 privacy_url = "https://www.example.com/privacy"
 """
-
-# One line per service: chroot off (the private queue directory has no copy of /etc), only
-# what relaying and bouncing need, smtpd on a loopback port instead of *:25.
-MASTER_CF = """\
-127.0.0.1:{port} inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n -  0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n -  - trivial-rewrite
-bounce    unix  - - n -  0 bounce
-defer     unix  - - n -  0 bounce
-trace     unix  - - n -  0 bounce
-verify    unix  - - n -  1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -  - proxymap
-smtp      unix  - - n -  - smtp
-relay     unix  - - n -  - smtp
-error     unix  - - n -  - error
-retry     unix  - - n -  - error
-discard   unix  - - n -  - discard
-anvil     unix  - - n -  1 anvil
-scache    unix  - - n -  1 scache
-postlog   unix-dgram n - n - 1 postlogd
-"""
-
-MAIN_CF = """\
-compatibility_level = 3.6
-myhostname = postfix.test
-mydomain = postfix.test
-myorigin = $myhostname
-queue_directory = {root}/queue
-data_directory = {root}/data
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:{relay_port}
-transport_maps = inline:{{ example.com=smtp:[127.0.0.1]:{sink_port} }}
-maillog_file = {root}/maillog
-maillog_file_prefixes = {root}
-smtp_dns_support_level = disabled
-smtpd_peername_lookup = no
-alias_maps =
-alias_database =
-"""
-
-
-async def _run(*args: str) -> str:
-    """Run a Postfix command without blocking the loop the relay and the sink live in."""
-    process = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), WAIT)
-    text = output.decode(errors="replace")
-    assert process.returncode == 0, f"{' '.join(args)} failed ({process.returncode}): {text}"
-    return text
-
-
-@dataclass
-class PostfixInstance:
-    root: Path
-    port: int
-
-    @property
-    def config(self) -> Path:
-        return self.root / "conf"
-
-    @property
-    def maillog(self) -> str:
-        path = self.root / "maillog"
-        return path.read_text(errors="replace") if path.exists() else "(no maillog)"
-
-    async def flush(self) -> None:
-        await _run(POSTQUEUE, "-c", str(self.config), "-f")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def start_postfix(root: Path, main_cf: str, port: int | None = None) -> PostfixInstance:
-    """Write `main_cf` and master.cf (smtpd on `port`, a free one by default) under `root`,
-    create the queue, start the master daemon."""
-    if os.geteuid() != 0:
-        pytest.fail("the Postfix chain test needs root: Postfix's master daemon runs as root")
-    instance = PostfixInstance(root, _free_port() if port is None else port)
-    instance.config.mkdir(parents=True)
-    (root / "queue").mkdir()
-    (root / "data").mkdir()
-    shutil.chown(root / "data", user="postfix")
-    (instance.config / "main.cf").write_text(main_cf)
-    (instance.config / "master.cf").write_text(MASTER_CF.format(port=instance.port))
-    # `check` creates the queue's subdirectories with Postfix's owners and modes.
-    await _run(POSTFIX, "-c", str(instance.config), "check")
-    await _run(POSTFIX, "-c", str(instance.config), "start")
-    return instance
-
-
-async def stop_postfix(instance: PostfixInstance) -> None:
-    pid_file = instance.root / "queue" / "pid" / "master.pid"
-    pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
-    with contextlib.suppress(AssertionError):
-        await _run(POSTFIX, "-c", str(instance.config), "stop")
-    if pid is None:
-        return
-
-    def gone() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    try:  # the master stops its children, then exits
-        await wait_until(gone, f"Postfix's master (pid {pid}) to exit", timeout=10)
-    except AssertionError:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 @dataclass
@@ -230,22 +99,15 @@ async def chain(
         await engine.dispose()
     relay = await build_relay(settings)
     await relay.start()
-    # Not under tmp_path: pytest's base directory is 0700 root, and Postfix's daemons open
-    # their data and log files as `mail_owner`, who must be able to traverse the path.
-    root = Path(tempfile.mkdtemp(prefix="prospect-relay-postfix-"))
-    root.chmod(0o755)
     try:
-        main_cf = MAIN_CF.format(
-            root=root, relay_port=relay.smtp_port, sink_port=recording_upstream.port
-        )
-        postfix = await start_postfix(root, main_cf)
-        try:
+        async with private_postfix(
+            myorigin="$myhostname",
+            relayhost=f"[127.0.0.1]:{relay.smtp_port}",
+            transport_maps=f"inline:{{ example.com=smtp:[127.0.0.1]:{recording_upstream.port} }}",
+        ) as postfix:
             yield Chain(postfix, recording_upstream)
-        finally:
-            await stop_postfix(postfix)
     finally:
         await relay.stop(grace=1.0)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _offer(recipient: str) -> EmailMessage:

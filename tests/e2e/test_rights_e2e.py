@@ -7,7 +7,7 @@ from datetime import datetime
 
 from proxy.policy.derive import months_before
 from tests.e2e.conftest import FullRelay, FullRelayFactory, mailbox
-from tests.e2e.test_unsubscribe_e2e import deliver_to, unsubscribe_links
+from tests.e2e.delivered import deliver_to, unsubscribe_links
 from tests.unit.policy_factory import consented
 
 MARIE = "marie@gmail.com"

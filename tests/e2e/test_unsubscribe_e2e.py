@@ -4,12 +4,8 @@ signature and List-Unsubscribe links, used the way a mailbox provider or a perso
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
 import re
-from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import dkim
 import pytest
@@ -17,14 +13,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from proxy.model import SuppressionOrigin
-from tests.conftest import Received
 from tests.e2e.conftest import (
     PUBLIC_URL,
     RELAY_HOSTNAME,
-    FullRelay,
     FullRelayFactory,
-    mailbox,
     make_message,
+)
+from tests.e2e.delivered import (
+    body_text,
+    deliver_to,
+    mailto_parts,
+    objection,
+    parse,
+    unsubscribe_links,
 )
 from tests.unit.policy_factory import consented
 
@@ -33,35 +34,6 @@ pytestmark = pytest.mark.postgres
 MARIE = "marie@gmail.com"
 SOPHIE = "sophie@gmail.com"
 LEGAL_NAME = "Acme Prospecting SAS"
-
-
-def parse(received: Received) -> EmailMessage:
-    message = email.message_from_bytes(received.content, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
-def unsubscribe_links(message: EmailMessage) -> tuple[str, str]:
-    """(https URL, mailto URI) from the one List-Unsubscribe header."""
-    [header] = message.get_all("List-Unsubscribe") or []
-    links = re.findall(r"<([^>]+)>", str(header))
-    [url] = [link for link in links if link.startswith("https://")]
-    [mailto] = [link for link in links if link.startswith("mailto:")]
-    return url, mailto
-
-
-def body_text(message: EmailMessage, subtype: str) -> str:
-    part = message.get_body(preferencelist=(subtype,))
-    assert part is not None, subtype
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content.replace("\r\n", "\n")
-
-
-async def deliver_to(relay: FullRelay, address: str, **message: object) -> EmailMessage:
-    result = await relay.send(address, make_message(address, **message))  # type: ignore[arg-type]
-    assert result.accepted, result
-    return parse(mailbox(relay.delivered, address)[-1])
 
 
 async def test_delivered_copy_has_footer_headers_and_trace(full_relay: FullRelayFactory) -> None:
@@ -161,17 +133,6 @@ async def test_one_click_post_suppresses_the_next_message(full_relay: FullRelayF
     again = await relay.send(MARIE)
     assert again.rcpt[MARIE].startswith("550 5.7.1 suppressed:"), again
     assert len(relay.delivered) == 1
-
-
-def mailto_parts(mailto: str) -> tuple[str, str]:
-    """`mailto:addr?subject=...` -> (address, decoded subject)."""
-    parts = urlsplit(mailto)
-    query = dict(pair.split("=", 1) for pair in parts.query.split("&"))
-    return parts.path, unquote(query["subject"])
-
-
-def objection(to: str, subject: str, from_: str = MARIE) -> bytes:
-    return make_message(to, from_=from_, subject=subject, text="Unsubscribe me\n", html=None)
 
 
 async def test_mailto_unsubscribe_is_consumed_and_suppresses(full_relay: FullRelayFactory) -> None:

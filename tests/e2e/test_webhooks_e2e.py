@@ -11,7 +11,7 @@ import pytest
 
 from proxy.feedback.dispatch import WebhookDispatcher
 from tests.e2e.conftest import FullRelay, FullRelayFactory
-from tests.e2e.test_unsubscribe_e2e import deliver_to, unsubscribe_links
+from tests.e2e.delivered import deliver_to, unsubscribe_links
 from tests.e2e.webhook_receiver import WebhookReceiver, free_port, new_secret
 from tests.unit.policy_factory import consented
 

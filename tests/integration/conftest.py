@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, upgrade
+from tests.integration.ops_helpers import Cli
 from tests.integration.web_helpers import Web, start_web
 
 TEST_DB = os.environ.get("PROSPECT_RELAY_TEST_DB", "sqlite")
@@ -86,3 +87,9 @@ async def web(tmp_path: Path) -> AsyncIterator[Web]:
     """The public and operations apps on real listeners over a migrated SQLite store."""
     async for running in start_web(tmp_path):
         yield running
+
+
+@pytest.fixture
+def run(database_url: str, tmp_path: Path) -> Cli:
+    """The CLI on the test database (see `Cli`)."""
+    return Cli(database_url, tmp_path)

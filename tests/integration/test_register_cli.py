@@ -10,40 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from pydantic import SecretStr
 
-from proxy.cli import cli
 from proxy.errors import ConfigError
 from proxy.secrets import load_or_create_secret
 from proxy.settings import SecuritySettings
 from proxy.store import sha256_hash
-
-
-class Cli:
-    def __init__(self, url: str, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.secret = tmp_path / "var" / "secret.key"
-        self.env = {
-            "PROSPECT_RELAY_DATABASE__URL": url,
-            "PROSPECT_RELAY_SECURITY__SECRET_FILE": str(self.secret),
-        }
-
-    def __call__(self, *args: str, code: int = 0) -> Result:
-        result = CliRunner().invoke(cli, list(args), env=self.env, catch_exceptions=False)
-        assert result.exit_code == code, result.output
-        assert "Traceback" not in result.output
-        return result
-
-    def write(self, name: str, text: str) -> str:
-        path = self.tmp_path / name
-        path.write_text(text, encoding="utf-8")
-        return str(path)
-
-
-@pytest.fixture
-def run(database_url: str, tmp_path: Path) -> Cli:
-    return Cli(database_url, tmp_path)
+from tests.integration.ops_helpers import Cli
 
 
 def test_commands_refuse_an_old_schema_and_db_upgrade_fixes_it(run: Cli) -> None:

@@ -6,9 +6,6 @@ from __future__ import annotations
 import io
 import itertools
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-
-import pytest
 
 from proxy.model import (
     ConsentMethod,
@@ -27,7 +24,7 @@ from proxy.store.hashing import hmac_hex
 from proxy.store.importer import import_contacts
 from proxy.store.purge import PurgeCutoffs, count_purgeable, purge
 from tests.integration.conftest import HASH_KEY
-from tests.integration.test_register_cli import Cli
+from tests.integration.ops_helpers import Cli
 
 QUOTED = '"anne.marie"@example.fr'
 PLAIN = "anne.marie@example.fr"
@@ -80,11 +77,6 @@ def test_cli_suppress_check_and_forget_accept_either_spelling(run: Cli) -> None:
     assert "suppressed" in run("suppress", "check", '"Anne.Marie"@example.fr').output
     assert "register entry erased" in run("forget", PLAIN).output
     assert "not in the register" in run("contacts", "show", QUOTED).output
-
-
-@pytest.fixture
-def run(database_url: str, tmp_path: Path) -> Cli:
-    return Cli(database_url, tmp_path)
 
 
 # -- 13.7: a domain suppression covers its subdomains ----------------------------------------

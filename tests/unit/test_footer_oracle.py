@@ -15,7 +15,7 @@ from proxy.mime.layout import footer_layout
 from proxy.mime.rewrite import Placement, RewriteInstructions, rewrite, rewrite_copy
 from proxy.policy.footer_templates import DEFAULT_FOOTERS
 from tests.oracle import FooterExpectation, footer_problems, reader_views
-from tests.unit.test_rewrite_property import Built, messages
+from tests.unit.mime_strategies import Built, messages
 
 CORPUS = sorted((Path(__file__).parents[1] / "corpus").glob("*.eml"))
 URL = "https://relay.example/u/TOKEN123"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from datetime import date, timedelta
 
 import pytest
@@ -11,23 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.errors import TokenError
-from proxy.tokens import GLOBAL_SCOPE, TokenSigner, UnsubscribeToken, mailto_uri
-
-TODAY = date(2026, 12, 1)
-HASH = hashlib.sha256(b"marie@gmail.com").hexdigest()
-
-
-def make_token(**changes: object) -> UnsubscribeToken:
-    values: dict[str, object] = {
-        "address_hash": HASH,
-        "scope": "controller:acme",
-        "controller": "acme",
-        "language": "fr",
-        "issued": TODAY,
-        "campaign": "spring-2026",
-    }
-    values.update(changes)
-    return UnsubscribeToken(**values)  # type: ignore[arg-type]
+from proxy.tokens import GLOBAL_SCOPE, TokenSigner, mailto_uri
+from tests.unit.token_factory import TODAY, make_token, non_canonical, signed_with_spare_bits
 
 
 @pytest.fixture
@@ -137,24 +121,6 @@ def test_unrepresentable_tokens_raise_value_error(
 def test_signer_needs_a_key() -> None:
     with pytest.raises(ValueError):
         TokenSigner([], max_age_days=1)
-
-
-_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-def non_canonical(token: str) -> str:
-    """The same octets spelled with the last character's unused low bits set."""
-    assert len(token) % 4 in (2, 3), "this length has no unused bits"
-    return token[:-1] + _B64URL[_B64URL.index(token[-1]) | 1]
-
-
-def signed_with_spare_bits(signer: TokenSigner, **changes: object) -> str:
-    """A signed token whose last character has unused bits (the campaign sets the length)."""
-    for size in range(1, 8):
-        token = signer.sign(make_token(**{**changes, "campaign": "c" * size}))
-        if len(token) % 4 in (2, 3) and _B64URL.index(token[-1]) % 2 == 0:
-            return token
-    raise AssertionError("no length with spare bits")
 
 
 def test_non_canonical_spelling_is_rejected(signer: TokenSigner) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from proxy.cli.common import config_option, open_engine, run_with_settings
 from proxy.errors import PeriodError
 from proxy.ops.export import write_audit_csv, write_feedback_csv
 from proxy.ops.periods import parse_instant
-from proxy.ops.report_format import iso_utc, render_csv, render_json, render_table
+from proxy.ops.report_format import iso_utc, render_csv, render_json, report_tables
 from proxy.ops.retention import PurgeCounts, PurgeCutoffs, cutoffs, run_purge
+from proxy.ops.tables import print_tables
 from proxy.policy.bounces import Bounces
 from proxy.policy.policy_file import Retention, load_policy
 from proxy.settings import Settings
@@ -114,7 +114,7 @@ def report(
         elif output == "csv":
             render_csv(result, sys.stdout)
         else:
-            render_table(result, Console(), thresholds)
+            print_tables(*report_tables(result, thresholds))
 
     run_with_settings(work, config_file)
 

@@ -211,11 +211,16 @@ def _show_value(value: Any) -> str | None:
     return str(value)
 
 
+def _field(label: str, value: object) -> str:
+    """One `label: value` line of `contacts show`, values aligned."""
+    return f"  {label + ':':<20}{value}"
+
+
 def _contact_lines(contact: Contact) -> Iterator[str]:
     for name, label in _CONTACT_LABELS.items():
         shown = _show_value(getattr(contact, name))
         if shown is not None:
-            yield f"  {label + ':':<20}{shown}"
+            yield _field(label, shown)
 
 
 @contacts.command("show")
@@ -234,13 +239,13 @@ def contacts_show(address: str, config_file: Path | None) -> None:
             for line in _contact_lines(facts.contact):
                 click.echo(line)
         if facts.first_message_at is not None:
-            click.echo(f"  {'first message:':<20}{facts.first_message_at:%Y-%m-%d %H:%M} UTC")
+            click.echo(_field("first message", f"{facts.first_message_at:%Y-%m-%d %H:%M} UTC"))
         if facts.repermission_at is not None:
-            click.echo(f"  {'re-permission sent:':<20}{facts.repermission_at:%Y-%m-%d %H:%M} UTC")
+            click.echo(_field("re-permission sent", f"{facts.repermission_at:%Y-%m-%d %H:%M} UTC"))
         if not facts.suppressions:
-            click.echo(f"  {'suppressed:':<20}no")
+            click.echo(_field("suppressed", "no"))
         for entry in facts.suppressions:
-            click.echo(f"  {'suppressed:':<20}{_describe(entry)}")
+            click.echo(_field("suppressed", _describe(entry)))
 
     run_with_settings(work, config_file)
 

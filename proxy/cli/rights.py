@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from proxy.cli.common import config_option, open_engine, run_with_settings
 from proxy.ops.requests_format import request_document, requests_table
+from proxy.ops.tables import print_tables
 from proxy.settings import Settings
 from proxy.store.rights import RightsRegister, RightsRequest
 
@@ -52,7 +52,7 @@ def requests(state: str, output: str, config_file: Path | None) -> None:
         documents = [request_document(r, today) for r in found]
         click.echo(json.dumps(documents, indent=2, ensure_ascii=False))
         return
-    Console().print(requests_table(found, today, f"Data subject requests ({state})"))
+    print_tables(requests_table(found, today, f"Data subject requests ({state})"))
 
 
 COMMANDS = (requests,)

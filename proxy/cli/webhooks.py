@@ -6,13 +6,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from rich.table import Column
 
 from proxy.cli.common import config_option, open_engine, run_with_settings
 from proxy.cli.ops import _Command, _instant, since_help
 from proxy.feedback.dispatch import send_test
 from proxy.ops.report_format import iso_utc
+from proxy.ops.tables import number, print_tables, table
 from proxy.settings import Settings, WebhookEndpoint
-from proxy.store.webhook_queue import WebhookQueue
+from proxy.store.webhook_queue import EndpointBacklog, WebhookQueue
 
 __all__ = ["COMMANDS"]
 
@@ -27,36 +29,42 @@ def webhooks() -> None:
 def webhooks_list(config_file: Path | None) -> None:
     """Each endpoint with its event filter and its queue: pending, delivered, failed."""
 
-    async def work(settings: Settings) -> list[str]:
+    async def work(settings: Settings) -> list[tuple[str, ...]]:
         async with open_engine(settings) as engine:
             backlog = {entry.endpoint: entry for entry in await WebhookQueue(engine).backlog()}
-        lines = []
-        for endpoint in settings.webhooks.endpoints:
-            entry = backlog.pop(endpoint.name, None)
-            events = ",".join(endpoint.events) or "all"
-            counts = (
-                f"pending={entry.pending} delivered={entry.delivered} failed={entry.failed}"
-                if entry is not None
-                else "pending=0 delivered=0 failed=0"
+        rows: list[tuple[str, ...]] = [
+            (
+                endpoint.name,
+                endpoint.url,
+                ",".join(endpoint.events) or "all",
+                "address" if endpoint.include_address else "hash",
+                *_queue_cells(backlog.pop(endpoint.name, None)),
             )
-            oldest = (
-                f" oldest_pending={iso_utc(entry.oldest_pending)}"
-                if entry is not None and entry.oldest_pending is not None
-                else ""
-            )
-            address = "address" if endpoint.include_address else "hash"
-            lines.append(
-                f"{endpoint.name}\t{endpoint.url}\tevents={events}\t{address}\t{counts}{oldest}"
-            )
-        for name, entry in sorted(backlog.items()):  # removed from the settings, rows remain
-            lines.append(
-                f"{name}\t(not configured)\tpending={entry.pending} "
-                f"delivered={entry.delivered} failed={entry.failed}"
-            )
-        return lines or ["no webhook endpoints configured ([[webhooks.endpoints]])"]
+            for endpoint in settings.webhooks.endpoints
+        ]
+        # Removed from the settings, their rows remain.
+        rows += [
+            (name, "(not configured)", "", "", *_queue_cells(entry))
+            for name, entry in sorted(backlog.items())
+        ]
+        return rows
 
-    for line in run_with_settings(work, config_file):
-        click.echo(line)
+    rows = run_with_settings(work, config_file)
+    if not rows:
+        click.echo("no webhook endpoints configured ([[webhooks.endpoints]])")
+        return
+    counts = ("pending", "delivered", "failed")
+    columns: list[str | Column] = ["endpoint", "url", "events", "sends"]
+    columns += [*map(number, counts), "oldest pending"]
+    print_tables(table("Webhook endpoints", columns, rows))
+
+
+def _queue_cells(entry: EndpointBacklog | None) -> tuple[str, str, str, str]:
+    """pending, delivered, failed and the oldest pending event's time."""
+    if entry is None:
+        return ("0", "0", "0", "-")
+    oldest = iso_utc(entry.oldest_pending) if entry.oldest_pending is not None else "-"
+    return (f"{entry.pending:,}", f"{entry.delivered:,}", f"{entry.failed:,}", oldest)
 
 
 def _endpoint(settings: Settings, name: str) -> WebhookEndpoint:

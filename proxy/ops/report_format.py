@@ -19,16 +19,17 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import RenderableType
+from rich.table import Column, Table
 
 from proxy.ops.csv_cells import safe_row
 from proxy.ops.periods import iso_utc
 from proxy.ops.requests_format import request_counts, request_document, requests_table
+from proxy.ops.tables import number, table
 from proxy.policy.bounces import Bounces
 from proxy.store.reports import Breakdown, FeedbackRate, Report
 
-__all__ = ["CSV_HEADER", "iso_utc", "render_csv", "render_json", "render_table"]
+__all__ = ["CSV_HEADER", "iso_utc", "render_csv", "render_json", "report_tables"]
 
 CSV_HEADER = ("section", "key", "action", "count")
 DEFAULT_THRESHOLDS = Bounces()
@@ -138,68 +139,59 @@ def render_csv(report: Report, out: TextIO) -> None:
 def _breakdown_table(
     title: str, label: str, items: tuple[Breakdown, ...], actions: list[str]
 ) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column(label)
-    for action in actions:
-        table.add_column(action, justify="right")
-    table.add_column("total", justify="right", style="bold")
-    for item in items:
-        cells = [f"{item.actions.get(action, 0):,}" for action in actions]
-        table.add_row(item.key or "(none)", *cells, f"{item.total:,}")
-    return table
+    columns: list[str | Column] = [label, *map(number, actions), number("total", style="bold")]
+    rows = (
+        [item.key or "(none)", *(f"{item.actions.get(a, 0):,}" for a in actions), f"{item.total:,}"]
+        for item in items
+    )
+    return table(title, columns, rows)
 
 
-def render_table(
-    report: Report, console: Console, thresholds: Bounces = DEFAULT_THRESHOLDS
-) -> None:
+def report_tables(report: Report, thresholds: Bounces = DEFAULT_THRESHOLDS) -> list[RenderableType]:
+    """The report for people: a heading, then one table per section (`print_tables`)."""
     window = report.window
     scope = f"campaign {window.campaign}" if window.campaign is not None else "all campaigns"
-    console.print(f"[bold]Report {iso_utc(window.since)} .. {iso_utc(window.until)}[/bold]")
-    console.print(
-        f"{scope}: {report.messages:,} messages, {report.recipients:,} recipient decisions"
-    )
+    out: list[RenderableType] = [
+        f"[bold]Report {iso_utc(window.since)} .. {iso_utc(window.until)}[/bold]",
+        f"{scope}: {report.messages:,} messages, {report.recipients:,} recipient decisions",
+    ]
     actions = list(report.by_action)
-    summary = Table(title="Recipients by action", title_justify="left")
-    summary.add_column("action")
-    summary.add_column("recipients", justify="right")
-    for action, count in report.by_action.items():
-        summary.add_row(action, f"{count:,}")
-    console.print(summary)
+    out.append(
+        table(
+            "Recipients by action",
+            ["action", number("recipients")],
+            ((action, f"{count:,}") for action, count in report.by_action.items()),
+        )
+    )
     if report.top_rejections:
-        top = Table(title="Top rejection reasons", title_justify="left")
-        top.add_column("rule")
-        top.add_column("rejected", justify="right")
-        for rule, count in report.top_rejections:
-            top.add_row(rule, f"{count:,}")
-        console.print(top)
+        top = ((rule, f"{count:,}") for rule, count in report.top_rejections)
+        out.append(table("Top rejection reasons", ["rule", number("rejected")], top))
     if report.would:
-        would = Table(title="Monitor mode: forwarded, enforce would have", title_justify="left")
-        would.add_column("action")
-        would.add_column("recipients", justify="right")
-        for action, count in report.would.items():
-            would.add_row(action, f"{count:,}")
-        for rule, count in report.top_would_reject:
-            would.add_row(f"  reject: {rule}", f"{count:,}")
-        console.print(would)
+        would = [(action, f"{count:,}") for action, count in report.would.items()]
+        would += [(f"  reject: {rule}", f"{count:,}") for rule, count in report.top_would_reject]
+        title = "Monitor mode: forwarded, enforce would have"
+        out.append(table(title, ["action", number("recipients")], would))
     for title, label, items in (
         ("Recipients by rule", "rule", report.by_rule),
         ("Recipients by campaign", "campaign", report.by_campaign),
         ("Recipients by country", "country", report.by_country),
     ):
         if items:
-            console.print(_breakdown_table(title, label, items, actions))
-    unsubscribes = Table(title="Unsubscribes (all campaigns)", title_justify="left", min_width=30)
-    unsubscribes.add_column("origin")
-    unsubscribes.add_column("entries", justify="right")
-    for origin, count in report.unsubscribes.items():
-        unsubscribes.add_row(origin, f"{count:,}")
-    if not report.unsubscribes:
-        unsubscribes.add_row("(none)", "0")
-    console.print(unsubscribes)
+            out.append(_breakdown_table(title, label, items, actions))
+    out.append(
+        table(
+            "Unsubscribes (all campaigns)",
+            ["origin", number("entries")],
+            ((origin, f"{count:,}") for origin, count in report.unsubscribes.items()),
+            empty=("(none)", "0"),
+            min_width=30,
+        )
+    )
     title = "Data subject requests (open, and fulfilled in the period; due one month after)"
-    console.print(requests_table(report.requests, window.until.date(), title))
+    out.append(requests_table(report.requests, window.until.date(), title))
     if report.feedback:
-        console.print(_feedback_table(report, thresholds))
+        out.append(_feedback_table(report, thresholds))
+    return out
 
 
 def _feedback_table(report: Report, thresholds: Bounces) -> Table:
@@ -208,13 +200,11 @@ def _feedback_table(report: Report, thresholds: Bounces) -> Table:
         f"{thresholds.complaint_rate_max} %, aim < {thresholds.complaint_rate_target} %; "
         f"bounces < {thresholds.bounce_rate_max} %)"
     )
-    table = Table(title=title, title_justify="left")
-    table.add_column("campaign")
-    for name in ("sent", "hard", "soft", "bounce%", "compl.", "compl.%"):
-        table.add_column(name, justify="right")
-    table.add_column("status", no_wrap=True, min_width=12)
-    for rate in report.feedback:
-        table.add_row(
+    counts = ("sent", "hard", "soft", "bounce%", "compl.", "compl.%")
+    status = Column("status", no_wrap=True, min_width=12)
+    columns: list[str | Column] = ["campaign", *map(number, counts), status]
+    rows = (
+        (
             rate.campaign or "(none)",
             f"{rate.delivered:,}",
             f"{rate.hard_bounces:,}",
@@ -224,4 +214,6 @@ def _feedback_table(report: Report, thresholds: Bounces) -> Table:
             f"{rate.complaint_rate:.3f}",
             feedback_status(rate, thresholds),
         )
-    return table
+        for rate in report.feedback
+    )
+    return table(title, columns, rows)

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from proxy.ops.periods import iso_utc
+from proxy.ops.tables import table
 from proxy.store.rights import RightsRequest
 
 __all__ = ["request_counts", "request_document", "request_status", "requests_table"]
@@ -49,12 +50,10 @@ def request_counts(requests: Sequence[RightsRequest], today: date) -> Counter[tu
 
 
 def requests_table(requests: Sequence[RightsRequest], today: date, title: str) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in ("id", "kind", "status", "requested", "due", "fulfilled", "controller"):
-        table.add_column(column)
-    table.add_column("outcome", overflow="fold")
-    for r in requests:
-        table.add_row(
+    headers = ("id", "kind", "status", "requested", "due", "fulfilled", "controller")
+    columns: list[str | Column] = [*headers, Column("outcome", overflow="fold")]
+    rows = (
+        (
             str(r.id),
             r.kind.value,
             request_status(r, today),
@@ -64,6 +63,6 @@ def requests_table(requests: Sequence[RightsRequest], today: date, title: str) -
             r.controller,
             r.outcome or "-",
         )
-    if not requests:
-        table.add_row("(none)", "", "", "", "", "", "", "")
-    return table
+        for r in requests
+    )
+    return table(title, columns, rows, empty=("(none)", "", "", "", "", "", "", ""))

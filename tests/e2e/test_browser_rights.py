@@ -16,7 +16,7 @@ from email.message import EmailMessage
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from proxy.model import ConsentMethod
+from proxy.model import ConsentMethod, Contact
 from proxy.secrets import load_or_create_secret
 from proxy.tokens import TokenSigner
 from tests.conftest import Received
@@ -33,6 +33,7 @@ ANNA = "anna@gmail.com"
 PAUL = "paul.martin@client.fr"
 RIGHTS_FROM = f"privacy@{RELAY_HOSTNAME}"
 PHONE = {"width": 375, "height": 740}
+WHY_FR = "Pourquoi est-ce que je reçois ce message ?"
 
 
 async def _delivered_link(relay: FullRelay, address: str, headers: dict[str, str]) -> str:
@@ -40,6 +41,21 @@ async def _delivered_link(relay: FullRelay, address: str, headers: dict[str, str
     url, _ = unsubscribe_links(copy)
     await relay.flush_audit()  # the send record the page reads
     return relay.local_url(url)
+
+
+async def _relay_and_link(
+    full_relay: FullRelayFactory, contact: Contact, headers: dict[str, str]
+) -> tuple[FullRelay, str]:
+    """A relay whose register holds `contact`, and the footer link of a copy sent to them."""
+    relay = await full_relay()
+    await relay.store.upsert_contacts([contact])
+    return relay, await _delivered_link(relay, contact.email, headers)
+
+
+async def _shows(page: Page, *texts: str) -> None:
+    main = page.locator("main")
+    for text in texts:
+        await expect(main).to_contain_text(text)
 
 
 async def _open_why(browser: Browser, url: str, link: str) -> Page:
@@ -76,24 +92,25 @@ async def test_consent_contact_reads_why_gets_a_copy_then_erases(
     full_relay: FullRelayFactory,
     browser: Browser,
 ) -> None:
-    relay = await full_relay()
-    await relay.store.upsert_contacts([consented(MARIE)])
-    url = await _delivered_link(relay, MARIE, {"X-Prospect-Campaign": "spring"})
-    page = await _open_why(browser, url, "Pourquoi est-ce que je reçois ce message ?")
+    relay, url = await _relay_and_link(
+        full_relay, consented(MARIE), {"X-Prospect-Campaign": "spring"}
+    )
+    page = await _open_why(browser, url, WHY_FR)
 
     main = page.locator("main")
-    await expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Pourquoi est-ce que je reçois ce message ?"
+    await expect(page.get_by_role("heading", level=1)).to_have_text(WHY_FR)
+    await _shows(
+        page,
+        "Acme Prospecting SAS",
+        "1 rue de la Paix, 75002 Paris, France",
+        "newsletter form on acme.fr",
+        "2025-03-10",  # collected, and consent date
+        "Telle qu'enregistrée à l'envoi du message",
+        "votre consentement",
+        "checkbox",
+        "spring",
+        "Le 2028-03-10 au plus tard",  # 36 months
     )
-    await expect(main).to_contain_text("Acme Prospecting SAS")
-    await expect(main).to_contain_text("1 rue de la Paix, 75002 Paris, France")
-    await expect(main).to_contain_text("newsletter form on acme.fr")
-    await expect(main).to_contain_text("2025-03-10")  # collected, and consent date
-    await expect(main).to_contain_text("Telle qu'enregistrée à l'envoi du message")
-    await expect(main).to_contain_text("votre consentement")
-    await expect(main).to_contain_text("checkbox")
-    await expect(main).to_contain_text("spring")
-    await expect(main).to_contain_text("Le 2028-03-10 au plus tard")  # 36 months
     await expect(main).not_to_contain_text(MARIE)  # the address itself is never shown
     await expect(main).not_to_contain_text("form-log-123")  # nor the proof: that is the copy
     await _fits_phone(page)
@@ -156,54 +173,59 @@ async def test_consent_contact_reads_why_gets_a_copy_then_erases(
     assert "request,erasure,fulfilled,1" in report.output, report.output
 
 
-async def test_soft_optin_customer_sees_the_product_family(
+@pytest.mark.parametrize(
+    ("contact", "headers", "texts", "shot"),
+    [
+        pytest.param(
+            customer(MARIE),
+            {"X-Prospect-Campaign": "shoes", "X-Prospect-Product": "running"},
+            (
+                "vous êtes client·e",
+                "Famille de produits de l'offre",
+                "running",
+                "your order on acme-shop.example",
+                "Le 2028-11-15 au plus tard",
+            ),
+            "rights-why-soft-optin-fr-phone",
+            id="soft-optin-customer-sees-the-product-family",
+        ),
+        pytest.param(
+            prospect(PAUL),
+            {"X-Prospect-Targets": "finance;purchasing"},
+            (
+                "intérêt légitime",
+                "Votre fonction telle qu'enregistrée",
+                "finance, purchasing",
+                "trade fair 2025",
+            ),
+            "rights-why-b2b-fr-phone",
+            id="b2b-contact-sees-the-relevance-checked",
+        ),
+    ],
+)
+async def test_the_why_page_explains_the_basis(
     full_relay: FullRelayFactory,
     browser: Browser,
+    contact: Contact,
+    headers: dict[str, str],
+    texts: tuple[str, ...],
+    shot: str,
 ) -> None:
-    relay = await full_relay()
-    await relay.store.upsert_contacts([customer(MARIE)])
-    url = await _delivered_link(
-        relay, MARIE, {"X-Prospect-Campaign": "shoes", "X-Prospect-Product": "running"}
-    )
-    page = await _open_why(browser, url, "Pourquoi est-ce que je reçois ce message ?")
-    main = page.locator("main")
-    await expect(main).to_contain_text("vous êtes client·e")
-    await expect(main).to_contain_text("Famille de produits de l'offre")
-    await expect(main).to_contain_text("running")
-    await expect(main).to_contain_text("your order on acme-shop.example")
-    await expect(main).to_contain_text("Le 2028-11-15 au plus tard")
-    await page.screenshot(path=screenshot_path("rights-why-soft-optin-fr-phone"), full_page=True)
-
-
-async def test_b2b_contact_sees_the_relevance_checked(
-    full_relay: FullRelayFactory,
-    browser: Browser,
-) -> None:
-    relay = await full_relay()
-    await relay.store.upsert_contacts([prospect(PAUL)])
-    url = await _delivered_link(relay, PAUL, {"X-Prospect-Targets": "finance;purchasing"})
-    page = await _open_why(browser, url, "Pourquoi est-ce que je reçois ce message ?")
-    main = page.locator("main")
-    await expect(main).to_contain_text("intérêt légitime")
-    await expect(main).to_contain_text("Votre fonction telle qu'enregistrée")
-    await expect(main).to_contain_text("finance, purchasing")
-    await expect(main).to_contain_text("trade fair 2025")
-    await page.screenshot(path=screenshot_path("rights-why-b2b-fr-phone"), full_page=True)
+    _, url = await _relay_and_link(full_relay, contact, headers)
+    page = await _open_why(browser, url, WHY_FR)
+    await _shows(page, *texts)
+    await page.screenshot(path=screenshot_path(shot), full_page=True)
 
 
 async def test_german_consent_contact_gets_a_german_page_and_copy(
     full_relay: FullRelayFactory,
     browser: Browser,
 ) -> None:
-    relay = await full_relay()
-    await relay.store.upsert_contacts(
-        [consented(ANNA, country="DE", consent_method=ConsentMethod.DOUBLE_OPT_IN)]
-    )
-    url = await _delivered_link(relay, ANNA, {"X-Prospect-Campaign": "herbst"})
+    anna = consented(ANNA, country="DE", consent_method=ConsentMethod.DOUBLE_OPT_IN)
+    relay, url = await _relay_and_link(full_relay, anna, {"X-Prospect-Campaign": "herbst"})
     page = await _open_why(browser, url, "Warum erhalte ich diese Nachricht?")
     await expect(page.locator("html")).to_have_attribute("lang", "de")
-    await expect(page.locator("main")).to_contain_text("Ihre Einwilligung")
-    await expect(page.locator("main")).to_contain_text("double-opt-in")
+    await _shows(page, "Ihre Einwilligung", "double-opt-in")
     await page.screenshot(path=screenshot_path("rights-why-consent-de-phone"), full_page=True)
     await page.get_by_role("button", name="Kopie meiner Daten senden").click()
     await expect(page.get_by_role("status")).to_contain_text("Eine Kopie Ihrer Daten")
@@ -217,9 +239,7 @@ async def test_every_language_and_page_state_is_accessible(
     browser: Browser,
     language: str,
 ) -> None:
-    relay = await full_relay()
-    await relay.store.upsert_contacts([consented(MARIE)])
-    url = await _delivered_link(relay, MARIE, {})
+    relay, url = await _relay_and_link(full_relay, consented(MARIE), {})
     signer = _signer(relay)
     token = signer.verify(url.rsplit("/", 1)[1])
     base = url.rsplit("/", 1)[0] + "/" + signer.sign(replace(token, language=language))
@@ -243,9 +263,9 @@ async def test_forged_or_expired_token_sees_nothing(
     full_relay: FullRelayFactory,
     browser: Browser,
 ) -> None:
-    relay = await full_relay()
-    await relay.store.upsert_contacts([consented(MARIE)])
-    url = await _delivered_link(relay, MARIE, {"X-Prospect-Campaign": "spring"})
+    relay, url = await _relay_and_link(
+        full_relay, consented(MARIE), {"X-Prospect-Campaign": "spring"}
+    )
     prefix, raw = url.rsplit("/", 1)
     signer = _signer(relay)
     token = signer.verify(raw)

@@ -8,35 +8,28 @@ import asyncio
 import base64
 import binascii
 import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from proxy.mime.dkim import DkimSigner
-from proxy.mime.footer_render import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
-from proxy.mime.rewrite import RewriteInstructions, rewrite
-from proxy.policy.footer_templates import DEFAULT_FOOTERS
+from proxy.mime.rewrite import rewrite
 from proxy.settings import DkimSettings
 
-VALUES = FooterValues(
-    legal_name="Acme Industrie SAS",
-    postal_address="12 quai Perrache, 69002 Lyon",
-    source="Salon Industrie Lyon 2025",
-    unsubscribe_url="https://relay.example/u/" + "T" * 110,
-    privacy_url="https://acme.example/confidentialite",
-    retention="3 ans",
-    authority="la CNIL (www.cnil.fr)",
-)
-PLAN = RewriteInstructions(
-    footer_text=render_footer(DEFAULT_FOOTERS["fr"], VALUES, html=False, notice=True),
-    footer_html=render_footer(DEFAULT_FOOTERS["fr"], VALUES, html=True, notice=True),
-    list_unsubscribe_url=VALUES.unsubscribe_url,
-    list_unsubscribe_mailto="mailto:unsubscribe@relay.example?subject=unsubscribe%20" + "T" * 110,
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.unit.footer_factory import footer_values, rewrite_plan
+
+VALUES = footer_values("https://relay.example/u/" + "T" * 110, source="Salon Industrie Lyon 2025")
+PLAN = rewrite_plan(
+    VALUES,
+    mailto="mailto:unsubscribe@relay.example?subject=unsubscribe%20" + "T" * 110,
     queue_id="4XyZ9",
-    marker_key=b"relay-secret",
 )
 
 

@@ -10,30 +10,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from proxy.mime.footer_render import FooterValues, render_footer
+from proxy.mime.footer_render import render_footer
 from proxy.mime.layout import footer_layout
-from proxy.mime.rewrite import Placement, RewriteInstructions, rewrite, rewrite_copy
+from proxy.mime.rewrite import Placement, rewrite, rewrite_copy
 from proxy.policy.footer_templates import DEFAULT_FOOTERS
 from tests.oracle import FooterExpectation, footer_problems, reader_views
+from tests.unit.footer_factory import footer_values, rewrite_plan
 from tests.unit.mime_strategies import Built, messages
 
 CORPUS = sorted((Path(__file__).parents[1] / "corpus").glob("*.eml"))
 URL = "https://relay.example/u/TOKEN123"
-VALUES = FooterValues(
-    legal_name="Acme Industrie SAS",
-    postal_address="12 quai Perrache, 69002 Lyon",
-    source="Salon Industrie Lyon <2025> & partenaires",
-    unsubscribe_url=URL,
-    privacy_url="https://acme.example/confidentialite",
-    retention="3 ans",
-    authority="la CNIL (www.cnil.fr)",
-)
-PLAN = RewriteInstructions(
-    footer_text=render_footer(DEFAULT_FOOTERS["fr"], VALUES, html=False, notice=True),
-    footer_html=render_footer(DEFAULT_FOOTERS["fr"], VALUES, html=True, notice=True),
-    list_unsubscribe_url=URL,
-    marker_key=b"relay-secret",
-)
+VALUES = footer_values(URL)
+PLAN = rewrite_plan(VALUES)
 EXPECTED = FooterExpectation(
     phrases=(
         "prospection commerciale de Acme Industrie SAS",

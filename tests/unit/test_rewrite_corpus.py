@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from proxy.mime.dkim import has_dkim_signature
-from proxy.mime.footer_render import FooterValues, render_footer
 from proxy.mime.inspect import read_message_facts
 from proxy.mime.rewrite import (
     Placement,
@@ -19,25 +18,13 @@ from proxy.mime.rewrite import (
     rewrite,
     rewrite_copy,
 )
-from proxy.policy.footer_templates import DEFAULT_FOOTERS
+from tests.unit.footer_factory import footer_values, rewrite_plan
 
 CORPUS = sorted((Path(__file__).parents[1] / "corpus").glob("*.eml"))
-VALUES = FooterValues(
-    legal_name="Acme Industrie SAS",
-    postal_address="12 quai Perrache, 69002 Lyon",
-    source="Salon Industrie Lyon <2025> & partenaires",
-    unsubscribe_url="https://relay.example/u/TOKEN123",
-    privacy_url="https://acme.example/confidentialite",
-    retention="3 ans",
-    authority="la CNIL (www.cnil.fr)",
-)
-PLAN = RewriteInstructions(
-    footer_text=render_footer(DEFAULT_FOOTERS["fr"], VALUES, html=False, notice=True),
-    footer_html=render_footer(DEFAULT_FOOTERS["fr"], VALUES, html=True, notice=True),
-    list_unsubscribe_url="https://relay.example/u/TOKEN123",
-    list_unsubscribe_mailto="mailto:unsubscribe@relay.example?subject=unsubscribe%20TOKEN123",
+PLAN = rewrite_plan(
+    footer_values(),
+    mailto="mailto:unsubscribe@relay.example?subject=unsubscribe%20TOKEN123",
     queue_id="4XyZ9",
-    marker_key=b"relay-secret",
 )
 MARK = "prospection commerciale de Acme Industrie SAS"
 

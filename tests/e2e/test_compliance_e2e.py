@@ -5,7 +5,6 @@ from __future__ import annotations
 import email
 import logging
 import re
-from datetime import date
 from pathlib import Path
 
 import aiosmtplib
@@ -21,7 +20,7 @@ from tests.e2e.conftest import (
     make_message,
     policy_text,
 )
-from tests.unit.policy_factory import consented, customer, prospect
+from tests.unit.policy_factory import consented, customer, prospect, stale_prospect
 
 pytestmark = pytest.mark.postgres
 
@@ -166,9 +165,7 @@ async def test_store_lost_between_rcpt_and_data_is_a_temporary_failure(
 ) -> None:
     relay = await full_relay()
     # The re-permission message is claimed (a write) at DATA, before forwarding.
-    await relay.store.upsert_contacts(
-        [prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15))]
-    )
+    await relay.store.upsert_contacts([stale_prospect(PAUL)])
     headers = {"X-Prospect-Targets": "finance", "X-Prospect-Repermission": "yes"}
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.smtp_port, timeout=10)
     await client.connect()
@@ -250,9 +247,7 @@ async def test_erasure_keeps_the_suppression(full_relay: FullRelayFactory) -> No
 
 async def test_repermission_is_sent_once_then_refused(full_relay: FullRelayFactory) -> None:
     relay = await full_relay()
-    await relay.store.upsert_contacts(
-        [prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15))]
-    )
+    await relay.store.upsert_contacts([stale_prospect(PAUL)])
     headers = {"X-Prospect-Targets": "finance", "X-Prospect-Repermission": "yes"}
 
     first = await relay.send(PAUL, make_message(PAUL, headers=headers))

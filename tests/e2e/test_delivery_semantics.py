@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import date
 
 import aiosmtplib
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from proxy.model import SourceKind
 from tests.e2e.conftest import SENDER, FullRelay, FullRelayFactory, mailbox, make_message
 from tests.e2e.delivered import body_text, parse
-from tests.unit.policy_factory import consented, prospect
+from tests.unit.policy_factory import consented, prospect, stale_prospect
 
 pytestmark = pytest.mark.postgres
 
@@ -90,9 +89,7 @@ async def test_retry_after_upstream_451_sends_the_repermission_message(
     full_relay: FullRelayFactory,
 ) -> None:
     relay = await full_relay()
-    await relay.store.upsert_contacts(
-        [prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15))]
-    )
+    await relay.store.upsert_contacts([stale_prospect(PAUL)])
     headers = {"X-Prospect-Targets": "finance", "X-Prospect-Repermission": "yes"}
     message = make_message(PAUL, headers=headers)
 

@@ -113,6 +113,14 @@ def prospect(email: str, **fields: Any) -> Contact:
     return Contact(email=email, **base)
 
 
+def stale_prospect(email: str, **fields: Any) -> Contact:
+    """A prospect collected in May 2021 and last heard from in January 2022: past the
+    re-permission horizon (S8)."""
+    return prospect(
+        email, **{"collected_at": date(2021, 5, 1), "last_interaction": date(2022, 1, 15), **fields}
+    )
+
+
 def message(**fields: Any) -> MessageFacts:
     base: dict[str, Any] = {
         "mail_from": "news@acme.fr",

@@ -16,6 +16,7 @@ from tests.unit.policy_factory import (
     message,
     prospect,
     run,
+    stale_prospect,
     suppression,
 )
 
@@ -210,7 +211,7 @@ SCENARIOS = [
     Scenario(
         "S20",
         PAUL,
-        prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15)),
+        stale_prospect(PAUL),
         {"targets": ("finance",)},
         Action.REJECT,
         "stale-prospect",
@@ -218,7 +219,7 @@ SCENARIOS = [
     Scenario(
         "S21-first",
         PAUL,
-        prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15)),
+        stale_prospect(PAUL),
         {"targets": ("finance",), "repermission": True},
         Action.REWRITE,
         "footer",
@@ -228,7 +229,7 @@ SCENARIOS = [
     Scenario(
         "S21-second",
         PAUL,
-        prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15)),
+        stale_prospect(PAUL),
         {"targets": ("finance",), "repermission": True},
         Action.REJECT,
         "stale-prospect",
@@ -310,7 +311,7 @@ def test_s10_second_message_has_no_notice() -> None:
 
 
 def test_s21_first_time_is_recorded() -> None:
-    record = prospect(PAUL, collected_at=date(2021, 5, 1), last_interaction=date(2022, 1, 15))
+    record = stale_prospect(PAUL)
     decision = run(PAUL, record, message(targets=("finance",), repermission=True))
     assert decision.record_repermission
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from tests.e2e.conftest import RELAY_HOSTNAME, FullRelay, Transcript
 from tests.hostile import HOSTILE_SENDER
+from tests.waiting import wait_until
 
 __all__ = ["MAILBOX", "OUTSIDE", "Timed", "send_outside"]
 
@@ -44,7 +45,7 @@ async def send_outside(relay: FullRelay, message: bytes) -> Timed:
     poller = asyncio.create_task(
         asyncio.to_thread(poll_healthz, f"{relay.web_base}/healthz", done, latencies)
     )
-    await asyncio.sleep(0.05)  # the first answer arrives before the message does
+    await wait_until(lambda: latencies, "a first /healthz answer, before the message")
     started = time.perf_counter()
     transcript = await relay.send(MAILBOX, message, sender=HOSTILE_SENDER, source_address=OUTSIDE)
     seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+# A large message is normalised in pieces of about this many octets, each cut after a line
+# feed (no line ending and no line start falls across two): a regular expression over a
+# whole 25 MB message is one C call that holds the GIL, and the event loop, for ~0.5 s.
+_PIECE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,7 @@ class SmtpForwarder:
         queue_id: str,
         smtputf8: bool = False,
     ) -> ForwardResult:
-        payload = _data_payload(message)
+        payload = await _payload(message)
         args = (mail_from, recipients, payload, queue_id, smtputf8)
         try:
             # The wait for a free connection is bounded like any upstream command: a slow
@@ -341,14 +345,38 @@ def _is_clean(message: bytes) -> bool:
     )
 
 
-def _data_payload(message: bytes) -> bytes:
+def _line_pieces(message: bytes, piece: int = _PIECE) -> Iterator[bytes]:
+    """`message` in pieces of about `piece` octets, each ending after a line feed (but the
+    last); a message up to `piece` octets is one piece, itself (no copy)."""
+    start = 0
+    while start < len(message):
+        cut = message.find(b"\n", start + piece) + 1 or len(message)
+        yield message[start:cut]
+        start = cut
+
+
+def _payload_pieces(message: bytes, piece: int = _PIECE) -> Iterator[bytes]:
+    """`_data_payload`, piece by piece."""
+    for part in _line_pieces(message, piece):
+        # The usual case: only CRLF and no leading dot, nothing to change.
+        yield part if _is_clean(part) else _LEADING_DOT.sub(b"..", _LINE_ENDINGS.sub(b"\r\n", part))
+    yield b".\r\n" if message.endswith((b"\n", b"\r")) else b"\r\n.\r\n"
+
+
+def _data_payload(message: bytes, piece: int = _PIECE) -> bytes:
     """CRLF line endings, dot-stuffed, terminated by CRLF.CRLF (RFC 5321 4.5.2)."""
-    if _is_clean(message):  # the usual case: only CRLF and no leading dot, no copy to make
-        return message + (b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n")
-    data = _LINE_ENDINGS.sub(b"\r\n", message)
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return _LEADING_DOT.sub(b"..", data) + b".\r\n"
+    return b"".join(_payload_pieces(message, piece))
+
+
+async def _payload(message: bytes) -> bytes:
+    """`_data_payload`; for a large message, other sessions run between its pieces."""
+    if len(message) <= _PIECE:
+        return _data_payload(message)
+    pieces: list[bytes] = []
+    for part in _payload_pieces(message):
+        pieces.append(part)
+        await asyncio.sleep(0)
+    return b"".join(pieces)
 
 
 class OutboxForwarder:
@@ -386,10 +414,9 @@ class OutboxForwarder:
             [f"Return-Path: <{mail_from}>\n"]
             + [f"X-Prospect-Relay-Envelope-To: {recipient}\n" for recipient in recipients]
         ).encode("utf-8", "surrogateescape")
-        content = envelope + _LINE_ENDINGS.sub(b"\n", message)
         name = f"{time.time():.6f}.P{os.getpid()}Q{queue_id}N{next(self._counter)}.{self._hostname}"
         try:
-            await asyncio.to_thread(self._write, name, content)
+            await asyncio.to_thread(self._write, name, envelope, message)
         except OSError as exc:
             self._metrics.upstream_errors_total.labels("outbox").inc()
             log.error(
@@ -399,12 +426,16 @@ class OutboxForwarder:
         reply = replies.outbox_written(name)
         return ForwardResult(reply=reply, accepted=tuple(recipients), upstream=self.destination)
 
-    def _write(self, name: str, content: bytes) -> None:
+    def _write(self, name: str, envelope: bytes, message: bytes) -> None:
+        """In a worker thread: the message with LF line endings, converted piece by piece
+        (the event loop gets the GIL between pieces)."""
         tmp = self._root / "tmp" / name
         new = self._root / "new" / name
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         try:
-            _write_all(fd, content)
+            _write_all(fd, envelope)
+            for part in _line_pieces(message):
+                _write_all(fd, _LINE_ENDINGS.sub(b"\n", part))
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -13,13 +13,13 @@ unauthenticated clients only when `smtp.send_dsn` is on.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Protocol
 
 from proxy import replies
@@ -28,9 +28,10 @@ from proxy.errors import StoreUnavailable
 from proxy.forward import Forwarder, ForwardResult
 from proxy.logs import DecisionLog, MessageRecord, RecipientRecord
 from proxy.metrics import Metrics
-from proxy.mime.limits import ContentLimits, LimitExceeded, check_limits
+from proxy.mime.limits import ContentLimits, LimitExceeded, check_and_read, check_limits
 from proxy.model import Action, Finding, RecipientDecision, Stage
 from proxy.networks import in_networks
+from proxy.offload import BudgetExceeded, Offloader
 from proxy.replies import SmtpReply
 from proxy.settings import Settings
 
@@ -65,8 +66,9 @@ class Delivery:
     """One version of the message for some recipients (rewriting may make several).
 
     Either `message` as is, or `build`, called when this delivery is forwarded: copies are
-    made one at a time, so memory is O(message) whatever the number of recipients.
-    `offload` runs the build in a worker thread (DKIM signing costs milliseconds).
+    made one at a time, so memory is O(message) whatever the number of recipients. A large
+    message's copies are built in a worker thread (proxy/offload.py); `offload` sends this
+    one there whatever its size (DKIM signing costs milliseconds).
     """
 
     recipients: tuple[str, ...]
@@ -74,13 +76,6 @@ class Delivery:
     mail_from: str | None = None  # this copy's own envelope sender (VERP); None: the client's
     build: Callable[[], bytes] | None = None
     offload: bool = False
-
-    async def content(self) -> bytes:
-        if self.build is None:
-            return self.message
-        if self.offload:
-            return await asyncio.to_thread(self.build)
-        return self.build()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +190,11 @@ class RelayService:
             max_mime_parts=settings.content.max_mime_parts,
             max_mime_depth=settings.content.max_mime_depth,
         )
+        self._offload = Offloader(
+            threshold=settings.content.offload_threshold,
+            workers=settings.content.offload_workers,
+            budget=settings.content.processing_budget,
+        )
 
     @staticmethod
     def new_queue_id() -> str:
@@ -268,13 +268,16 @@ class RelayService:
             bounced = tuple(a for a in recipients if not self._compliance.is_local_mailbox(a))
             recipients = tuple(a for a in recipients if a not in bounced)
         try:
-            exceeded = check_limits(message, self._limits)
+            exceeded = await self._offload.run(len(message), self._inspection(message, recipients))
             if exceeded is not None:  # bounces too: every message is held to the limits
                 log.info("message refused: %s", exceeded.text, extra={"queue_id": qid})
                 outcome = self._all_refused((*recipients, *bounced), exceeded)
                 bounced = ()
             else:
                 outcome = await self._checked(envelope, message, recipients)
+        except BudgetExceeded as exc:
+            log.warning("message processing %s", exc, extra={"queue_id": qid})
+            outcome = DataOutcome(tuple(_over_budget(a, exc) for a in recipients), ())
         except StoreUnavailable as exc:
             log.warning("store unavailable at DATA: %s", exc, extra={"queue_id": qid})
             outcome = self._all_tempfail(recipients, "store-unavailable", "data unavailable")
@@ -298,10 +301,18 @@ class RelayService:
         results: list[ForwardResult] = []
         try:
             for delivery in outcome.deliveries:
+                try:
+                    content = await self._content(delivery, len(message))
+                except BudgetExceeded as exc:
+                    log.warning("copy building %s", exc, extra={"queue_id": qid})
+                    outcome = _copy_over_budget(outcome, delivery.recipients, exc)
+                    for address in delivery.recipients:
+                        refused[address] = self._decision_reply(_over_budget(address, exc), qid)
+                    continue
                 result = await self._forwarder.forward(
                     envelope.mail_from if delivery.mail_from is None else delivery.mail_from,
                     delivery.recipients,
-                    self._trace(envelope, await delivery.content()),
+                    self._trace(envelope, content),
                     queue_id=qid,
                     smtputf8=envelope.smtputf8,
                 )
@@ -336,6 +347,22 @@ class RelayService:
             partial=bool(accepted and refused),
         )
         return reply
+
+    def _inspection(
+        self, message: bytes, recipients: tuple[str, ...]
+    ) -> Callable[[], LimitExceeded | None]:
+        """The limits check; for a message read in a worker thread, also what the decision
+        step will read (cached), so it finds it read and the event loop is not held."""
+        if not self._offload.offloads(len(message)):
+            return partial(check_limits, message, self._limits)
+        footer = any(not self._compliance.is_local_mailbox(a) for a in recipients)
+        return partial(check_and_read, message, self._limits, footer=footer)
+
+    async def _content(self, delivery: Delivery, size: int) -> bytes:
+        """The delivery's bytes: its copy built now, off the loop for a large message."""
+        if delivery.build is None:
+            return delivery.message
+        return await self._offload.run(size, delivery.build, always=delivery.offload)
 
     def abandon(self, envelope: EnvelopeInfo, rcpt_decisions: Sequence[RecipientDecision]) -> None:
         """A transaction ended without a delivered DATA: record its RCPT-stage refusals."""
@@ -519,6 +546,32 @@ class RelayService:
                 latency_ms=latency * 1000,
             )
         )
+
+
+def _over_budget(address: str, exc: BudgetExceeded) -> RecipientDecision:
+    """A recipient whose processing did not finish in `content.processing_budget`: refused
+    (552 5.3.4, the message is too costly to process) once the work ran that long; only
+    deferred (451 4.3.0) when it never got a worker because others held them all."""
+    if exc.started:
+        finding = Finding(
+            rule="content-limit",
+            action=Action.REJECT,
+            reason=f"processing took over {exc.budget:g} s",
+            reason_code="limit.processing-time",
+        )
+        return RecipientDecision(address, Action.REJECT, Stage.DATA, findings=(finding,))
+    return _tempfail(address, Stage.DATA, "busy", "too many large messages in progress")
+
+
+def _copy_over_budget(
+    outcome: DataOutcome, recipients: tuple[str, ...], exc: BudgetExceeded
+) -> DataOutcome:
+    """The outcome once `recipients`' copy could not be built in time: their decision says so
+    (the record follows what was done, not what was planned)."""
+    decisions = tuple(
+        _over_budget(d.address, exc) if d.address in recipients else d for d in outcome.decisions
+    )
+    return replace(outcome, decisions=decisions)
 
 
 def _reasons(decision: RecipientDecision) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import logging
 
 from proxy.mime.header_text import addresses, decode_words, strip_comments
 from proxy.mime.headers import has_valid_marker
-from proxy.mime.mentions import Mentions, find_mentions, readable_text
+from proxy.mime.mentions import Mentions, message_mentions
 from proxy.mime.tree import FROZEN_TYPES, Entity, HeaderField, parse
 from proxy.model import MessageFacts
 
@@ -125,9 +125,7 @@ def _read(
     from_address = next(iter(_addresses(_header(message, fields, "from") or "")), None)
     targets_raw = _decoded(_header(message, fields, "x-prospect-targets"))
     signed = _has_frozen(root)
-    mentions = (
-        find_mentions(readable_text(message, root)) if scan_mentions or signed else _NOT_SCANNED
-    )
+    mentions = message_mentions(message) if scan_mentions or signed else _NOT_SCANNED
     return MessageFacts(
         mail_from=mail_from,
         client_ip=client_ip,

@@ -4,7 +4,9 @@ A peer controls every byte of the message, and the public unsubscribe mailbox ta
 from any network: the limits bound what the readers after this one (facts, mention scan,
 rewriting, DKIM) can be asked to do. The check itself is one pass over the cached tree
 (`proxy.mime.tree.parse`, linear and bounded to `MAX_ENTITIES` entities and `MAX_DEPTH`
-levels), which those readers then reuse.
+levels), which those readers then reuse. `check_and_read` also runs those readers ahead,
+for a large message in a worker thread (proxy/offload.py), so the event loop only finds them
+in their caches.
 """
 
 from __future__ import annotations
@@ -13,9 +15,17 @@ from dataclasses import dataclass
 
 from proxy.mime.header_text import decode_words
 from proxy.mime.headers import MAX_LINE
+from proxy.mime.layout import footer_layout
+from proxy.mime.mentions import message_mentions
 from proxy.mime.tree import Entity, parse
 
-__all__ = ["MAX_CAMPAIGN_OCTETS", "ContentLimits", "LimitExceeded", "check_limits"]
+__all__ = [
+    "MAX_CAMPAIGN_OCTETS",
+    "ContentLimits",
+    "LimitExceeded",
+    "check_and_read",
+    "check_limits",
+]
 
 # The campaign id goes into every unsubscribe token (at most 254 octets) and into the audit
 # trail's 200-character column: a longer one is refused, never cut (it names the campaign).
@@ -85,3 +95,16 @@ def check_limits(message: bytes, limits: ContentLimits) -> LimitExceeded | None:
             "campaign-header", f"X-Prospect-Campaign over {MAX_CAMPAIGN_OCTETS} octets"
         )
     return None
+
+
+def check_and_read(message: bytes, limits: ContentLimits, *, footer: bool) -> LimitExceeded | None:
+    """`check_limits`, then, within the limits, the readers of the decision step whose cost
+    grows with the message (each cached per message): the tree, the mentions and, when a
+    copy may carry a footer (`footer`: some recipient is not the relay's own mailbox), where
+    the footer goes."""
+    exceeded = check_limits(message, limits)
+    if exceeded is None:
+        message_mentions(message)
+        if footer:
+            footer_layout(message)
+    return exceeded

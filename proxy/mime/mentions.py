@@ -11,6 +11,7 @@ import bisect
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from proxy.mime.tree import Entity, decode_transfer, iter_visible_text, parse
 
@@ -18,6 +19,7 @@ __all__ = [
     "Mentions",
     "check_required_mentions",
     "find_mentions",
+    "message_mentions",
     "readable_text",
     "strip_tags",
 ]
@@ -135,9 +137,16 @@ def find_mentions(text: str) -> Mentions:
     )
 
 
+@lru_cache(maxsize=16)
+def message_mentions(message: bytes) -> Mentions:
+    """The mentions of a whole message, once per message (cached: a worker thread reads a
+    large message ahead of the decision step, see proxy.mime.limits.check_and_read)."""
+    return find_mentions(readable_text(message))
+
+
 def check_required_mentions(message: bytes) -> list[str]:
     """Missing mentions: "unsubscribe-link", "source-statement", "commercial-statement"."""
-    found = find_mentions(readable_text(message))
+    found = message_mentions(message)
     missing = []
     if not found.unsubscribe_link:
         missing.append("unsubscribe-link")

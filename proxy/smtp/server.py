@@ -73,11 +73,19 @@ _BODY_TYPES = ("7BIT", "8BITMIME")
 _END_OF_DATA = b"\r\n.\r\n"
 
 
-def _unstuff(data: bytes) -> bytes:
-    """Remove the transparency dot from lines that start with one (RFC 5321 4.5.2)."""
-    if data.startswith(b"."):
-        data = data[1:]
-    return data.replace(b"\r\n.", b"\r\n")
+def _unstuff(data: bytes, before: bytes = b"\r\n") -> bytes:
+    """Remove the transparency dot from lines that start with one (RFC 5321 4.5.2).
+
+    `data` is one piece of the DATA stream and `before` the (raw) octets just before it,
+    so a CRLF-dot falling across two pieces is found too: each piece is unstuffed as it
+    arrives, never the whole message at once (one C call over 25 MB holds the event loop).
+    """
+    out = data.replace(b"\r\n.", b"\r\n")  # leaves the piece's first two octets as they are
+    if before.endswith(b"\r\n") and data.startswith(b"."):
+        return out[1:]
+    if before.endswith(b"\r") and data.startswith(b"\n."):
+        return out[:1] + out[2:]
+    return out
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -521,8 +529,9 @@ class RelaySMTP(SMTP):
             head += await reader.readexactly(1)
             if head.endswith(_END_OF_DATA):
                 return _unstuff(head[2:-3]) if len(head) - 5 <= limit else None
-        chunks = [head[2:]]
-        size = len(chunks[0])
+        chunks = [_unstuff(head[2:])]
+        size = len(head) - 2
+        before = head[-2:]  # the raw octets before the next piece
         while True:
             try:
                 chunk = await reader.readuntil(_END_OF_DATA)
@@ -534,14 +543,15 @@ class RelaySMTP(SMTP):
             self._reset_timeout()
             size += len(chunk)
             if size <= limit:
-                chunks.append(chunk)
+                chunks.append(_unstuff(chunk, before))
+                before = chunk[-2:] if len(chunk) >= 2 else (before + chunk)[-2:]
             elif chunks:
                 chunks = []
             if done:
                 break
         if size > limit:
             return None
-        return _unstuff(b"".join(chunks))
+        return b"".join(chunks)
 
     # --- AUTH (offered only after STARTTLS; aiosmtpd answers 538 before) --------------------
 

@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.forward import _data_payload
+from proxy.forward import _data_payload, _line_pieces
 from proxy.mime.footer_render import FooterValues, _clean, _printable_line, render_footer
 from proxy.mime.tree import (
     Entity,
@@ -150,10 +150,18 @@ def _reference_payload(message: bytes) -> bytes:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\r\n.", b"x y"])))
-def test_data_payload_matches_the_general_transformation(chunks: list[bytes]) -> None:
+@given(
+    st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\r\n.", b"x y"])),
+    st.integers(min_value=1, max_value=12),
+)
+def test_data_payload_matches_the_general_transformation(chunks: list[bytes], piece: int) -> None:
+    """Whole, and in pieces (a large message is normalised piece by piece)."""
     message = b"".join(chunks)
     assert _data_payload(message) == _reference_payload(message)
+    assert _data_payload(message, piece) == _reference_payload(message)
+    pieces = list(_line_pieces(message, piece))
+    assert b"".join(pieces) == message
+    assert all(p.endswith(b"\n") for p in pieces[:-1])  # no line ending cut in two
 
 
 # -- footer ---------------------------------------------------------------------------------

@@ -1,0 +1,85 @@
+"""Per-message CPU work of large messages, off the event loop, bounded and under a time budget.
+
+Everything the relay does to a message (parse its MIME tree, read its facts, place and render
+the footer, build each recipient's copy, sign it) costs CPU in proportion to its size: about
+40 ms per MB. On the event loop that stalls every session and `/healthz` for as long (a 24 MB
+copy: over a second). Messages of `content.offload_threshold` octets or more are therefore
+processed in a small pool of worker threads; smaller ones stay inline, where the work costs
+less than the hop to a thread (the 4 KB hot path pays nothing). A worker thread holds the GIL
+only between switch intervals (5 ms) or for one C call, so the loop keeps running meanwhile.
+
+Bounded: at most `content.offload_workers` jobs at a time (running or queued), so the memory
+of what they build is bounded too; a job waits for a slot within its budget. A job that runs
+past `content.processing_budget` seconds is abandoned by its caller, who answers at once
+(`BudgetExceeded`); the thread finishes on its own (threads cannot be stopped) and keeps its
+slot until then, so abandoned work still counts against the bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["BudgetExceeded", "Offloader"]
+
+T = TypeVar("T")
+
+
+class BudgetExceeded(Exception):
+    """A job did not finish within the budget; `started` says whether it ever got a worker
+    (False: the pool stayed busy with other messages, a temporary condition)."""
+
+    def __init__(self, budget: float, *, started: bool) -> None:
+        super().__init__(f"over {budget:g} s ({'running' if started else 'waiting for a worker'})")
+        self.budget = budget
+        self.started = started
+
+
+class Offloader:
+    """Runs a message's CPU job inline (small message) or in a worker thread (large one)."""
+
+    def __init__(self, *, threshold: int, workers: int, budget: float) -> None:
+        self.threshold = threshold
+        self.budget = budget
+        self._workers = workers
+        self._slots: asyncio.Semaphore | None = None  # bound to the running loop when used
+        self._executor: ThreadPoolExecutor | None = None
+
+    def offloads(self, size: int) -> bool:
+        return size >= self.threshold
+
+    async def run(self, size: int, job: Callable[[], T], *, always: bool = False) -> T:
+        """`job()`, for a message of `size` octets; off the loop when it is large (or
+        `always`, for work that is slow whatever the size, such as DKIM signing)."""
+        if not always and not self.offloads(size):
+            return job()
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._executor is None:
+            self._slots = asyncio.Semaphore(self._workers)
+            self._executor = ThreadPoolExecutor(self._workers, thread_name_prefix="message-cpu")
+        deadline = loop.time() + self.budget
+        slots = self._slots
+        try:
+            async with asyncio.timeout_at(deadline):
+                await slots.acquire()
+        except TimeoutError:
+            raise BudgetExceeded(self.budget, started=False) from None
+        context = contextvars.copy_context()  # log records keep the session's context
+        future = loop.run_in_executor(self._executor, context.run, job)
+        future.add_done_callback(lambda done: _finished(done, slots))
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            raise BudgetExceeded(self.budget, started=True) from None
+
+
+def _finished(future: asyncio.Future[Any], slots: asyncio.Semaphore) -> None:
+    """The worker is free again; an abandoned job's outcome is read so asyncio does not log
+    it as never retrieved."""
+    slots.release()
+    if not future.cancelled():
+        future.exception()

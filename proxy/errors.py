@@ -32,6 +32,10 @@
   - EspError: an email-provider webhook request that is not believed (bad signature,
     replay, unparsable); the message is safe to log and return. Raised by `feedback.esp`;
     caught by `web.esp` (401).
+  - BudgetExceeded: a large message's job in a worker thread did not finish within
+    `content.processing_budget`; `started` says whether it ever got a worker. Raised by
+    `offload.Offloader.run`; caught by `service` (552 5.3.4 when it ran that long, 451 4.3.0
+    when all workers stayed busy), for the whole message or for one recipient's copy.
 
 Module-private signals, raised and caught inside one module and never seen outside it (so
 not part of this tree): `forward._Stale` (a pooled upstream connection went stale: reconnect),
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from proxy.smtp.addresses import Problem
 
 __all__ = [
+    "BudgetExceeded",
     "ConfigError",
     "ConfigProblem",
     "CsvFormatError",
@@ -135,3 +140,13 @@ class PeriodError(RelayError, ValueError):
 
 class EspError(RelayError):
     """A provider request that is not believed; the message is safe to log and to return."""
+
+
+class BudgetExceeded(RelayError):
+    """A job did not finish within the budget; `started` is False when it never got a worker
+    (the pool stayed busy with other messages: a temporary condition)."""
+
+    def __init__(self, budget: float, *, started: bool) -> None:
+        super().__init__(f"over {budget:g} s ({'running' if started else 'waiting for a worker'})")
+        self.budget = budget
+        self.started = started

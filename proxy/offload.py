@@ -23,19 +23,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["BudgetExceeded", "Offloader"]
+from proxy.errors import BudgetExceeded
+
+__all__ = ["Offloader"]
 
 T = TypeVar("T")
-
-
-class BudgetExceeded(Exception):
-    """A job did not finish within the budget; `started` says whether it ever got a worker
-    (False: the pool stayed busy with other messages, a temporary condition)."""
-
-    def __init__(self, budget: float, *, started: bool) -> None:
-        super().__init__(f"over {budget:g} s ({'running' if started else 'waiting for a worker'})")
-        self.budget = budget
-        self.started = started
 
 
 class Offloader:

@@ -24,14 +24,14 @@ from typing import Protocol
 
 from proxy import replies
 from proxy.dsn import build_dsn
-from proxy.errors import StoreUnavailable
+from proxy.errors import BudgetExceeded, StoreUnavailable
 from proxy.forward import Forwarder, ForwardResult
 from proxy.logs import DecisionLog, MessageRecord, RecipientRecord
 from proxy.metrics import Metrics
 from proxy.mime.limits import ContentLimits, LimitExceeded, check_and_read, check_limits
 from proxy.model import Action, Finding, RecipientDecision, Stage
 from proxy.networks import in_networks
-from proxy.offload import BudgetExceeded, Offloader
+from proxy.offload import Offloader
 from proxy.replies import SmtpReply
 from proxy.settings import Settings
 

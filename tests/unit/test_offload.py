@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.offload import BudgetExceeded, Offloader
+from proxy.errors import BudgetExceeded
+from proxy.offload import Offloader
 from proxy.smtp.server import _unstuff
 
 

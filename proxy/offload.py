@@ -44,10 +44,11 @@ class Offloader:
         return size >= self.threshold
 
     async def run(self, size: int, job: Callable[[], T], *, always: bool = False) -> T:
-        """`job()`, for a message of `size` octets; off the loop when it is large (or
-        `always`, for work that is slow whatever the size, such as DKIM signing)."""
-        if not always and not self.offloads(size):
-            return job()
+        """`job()`, for a message of `size` octets: in a worker of the bounded pool when it
+        is large; else inline, or (`always`: work slow whatever the size, such as DKIM
+        signing) in asyncio's default thread pool, never queued behind large messages."""
+        if not self.offloads(size):  # small: no worker slot, no budget to watch
+            return await asyncio.to_thread(job) if always else job()
         loop = asyncio.get_running_loop()
         if self._slots is None or self._executor is None:
             self._slots = asyncio.Semaphore(self._workers)
@@ -59,7 +60,8 @@ class Offloader:
                 await slots.acquire()
         except TimeoutError:
             raise BudgetExceeded(self.budget, started=False) from None
-        context = contextvars.copy_context()  # log records keep the session's context
+        # The job sees the session's context: its log fields, the message's memo (mime.memo).
+        context = contextvars.copy_context()
         future = loop.run_in_executor(self._executor, context.run, job)
         future.add_done_callback(lambda done: _finished(done, slots))
         try:

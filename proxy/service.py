@@ -29,6 +29,7 @@ from proxy.forward import Forwarder, ForwardResult
 from proxy.logs import DecisionLog, MessageRecord, RecipientRecord
 from proxy.metrics import Metrics
 from proxy.mime.limits import ContentLimits, LimitExceeded, check_and_read, check_limits
+from proxy.mime.memo import message_memo
 from proxy.model import Action, Finding, RecipientDecision, Stage
 from proxy.networks import in_networks
 from proxy.offload import Offloader
@@ -260,6 +261,12 @@ class RelayService:
         self, envelope: EnvelopeInfo, message: bytes, rcpt_decisions: Sequence[RecipientDecision]
     ) -> SmtpReply:
         """End of DATA: decide per recipient, forward, merge results, record, reply."""
+        with message_memo(message):  # what is read from the message, kept for its time only
+            return await self._deliver(envelope, message, rcpt_decisions)
+
+    async def _deliver(
+        self, envelope: EnvelopeInfo, message: bytes, rcpt_decisions: Sequence[RecipientDecision]
+    ) -> SmtpReply:
         started = time.perf_counter()
         qid = envelope.queue_id
         recipients = tuple(d.address for d in rcpt_decisions if d.action in _ACCEPTING)

@@ -8,6 +8,7 @@ import hmac
 import re
 from collections.abc import Callable, Sequence
 
+from proxy.mime.memo import per_message
 from proxy.mime.tree import Entity
 
 __all__ = [
@@ -75,6 +76,12 @@ def marker_value(key: bytes, message_id: str, digest: bytes, recipient: str = ""
     return "v2 " + base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode("ascii")
 
 
+@per_message(16)
+def _body_digest_at(message: bytes, start: int, end: int) -> bytes:
+    """One digest per message, however many recipients' markers are checked against it."""
+    return body_digest(message[start:end])
+
+
 def has_marker(root: Entity) -> bool:
     """Whether the message carries a marker field at all (valid or not)."""
     return any(item.key == MARKER_HEADER.lower() for item in root.fields)
@@ -86,7 +93,7 @@ def has_valid_marker(message: bytes, root: Entity, key: bytes, recipient: str = 
     found = [item for item in root.fields if item.key == MARKER_HEADER.lower()]
     if not found:
         return False
-    digest = body_digest(message[root.body_start : root.end])
+    digest = _body_digest_at(message, root.body_start, root.end)
     expected = marker_value(key, root.get("message-id") or "", digest, recipient)
     return any(hmac.compare_digest(item.value.strip(), expected) for item in found)
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from html.parser import HTMLParser
+
+from proxy.mime.memo import per_message
 
 __all__ = ["HtmlSpot", "html_spot"]
 
@@ -86,12 +87,12 @@ class _Tokens(HTMLParser):
             del self.open[index:]
 
 
-@lru_cache(maxsize=8)
+@per_message(8, drawn=True)
 def html_spot(text: str) -> HtmlSpot | None:
     """Where the footer goes in this HTML document, or None when no placement is visible.
 
-    Cached: every recipient's copy of a message has the same HTML part (a few entries: each
-    holds a part's text).
+    Once per part (proxy/mime/memo.py): every recipient's copy of a message has the same
+    HTML part.
     """
     tokens = _Tokens(text)
     tokens.feed(text)

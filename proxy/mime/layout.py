@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
+from proxy.mime.memo import per_message
 from proxy.mime.textpart import foot_part
 from proxy.mime.tree import FROZEN_TYPES, Entity, detect_eol, parse
 
@@ -108,7 +108,7 @@ def _wrap_refusal(root: Entity) -> str | None:
     return None
 
 
-@lru_cache(maxsize=16)
+@per_message(16)
 def footer_layout(message: bytes) -> FooterLayout:
     """Where this message's footer goes (cached: one computation per message)."""
     root = parse(message)

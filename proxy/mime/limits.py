@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from proxy.mime.header_text import decode_words
-from proxy.mime.headers import MAX_LINE
+from proxy.mime.headers import MAX_LINE, has_marker, has_valid_marker
 from proxy.mime.layout import footer_layout
 from proxy.mime.mentions import message_mentions
 from proxy.mime.tree import Entity, parse
@@ -99,12 +99,15 @@ def check_limits(message: bytes, limits: ContentLimits) -> LimitExceeded | None:
 
 def check_and_read(message: bytes, limits: ContentLimits, *, footer: bool) -> LimitExceeded | None:
     """`check_limits`, then, within the limits, the readers of the decision step whose cost
-    grows with the message (each cached per message): the tree, the mentions and, when a
-    copy may carry a footer (`footer`: some recipient is not the relay's own mailbox), where
-    the footer goes."""
+    grows with the message (each runs once per message, proxy/mime/memo.py): the tree, the
+    mentions and, when a copy may carry a footer (`footer`: some recipient is not the
+    relay's own mailbox), where the footer goes and the digest of a marked body."""
     exceeded = check_limits(message, limits)
     if exceeded is None:
         message_mentions(message)
         if footer:
             footer_layout(message)
+            root = parse(message)
+            if has_marker(root):  # the body digest each recipient's marker is checked against
+                has_valid_marker(message, root, b"")
     return exceeded

@@ -11,8 +11,8 @@ import bisect
 import html
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
+from proxy.mime.memo import per_message
 from proxy.mime.tree import Entity, decode_transfer, iter_visible_text, parse
 
 __all__ = [
@@ -137,10 +137,10 @@ def find_mentions(text: str) -> Mentions:
     )
 
 
-@lru_cache(maxsize=16)
+@per_message(16)
 def message_mentions(message: bytes) -> Mentions:
-    """The mentions of a whole message, once per message (cached: a worker thread reads a
-    large message ahead of the decision step, see proxy.mime.limits.check_and_read)."""
+    """The mentions of a whole message, once per message (proxy/mime/memo.py): a worker
+    thread reads a large message ahead of the decision step (mime.limits.check_and_read)."""
     return find_mentions(readable_text(message))
 
 

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import unquote
-from functools import lru_cache
+
+from proxy.mime.memo import per_message
 
 __all__ = [
     "FROZEN_TYPES",
@@ -324,12 +325,13 @@ def header_fields(data: bytes) -> tuple[HeaderField, ...]:
     return tuple(_parse_fields(data, 0, len(data))[0])
 
 
-@lru_cache(maxsize=16)
+@per_message(16)
 def parse(data: bytes) -> Entity:
     """The entity tree of a whole message; never raises on malformed input.
 
-    Cached: the relay reads one message's facts and then rewrites a copy per recipient, all
-    from the same bytes object. Callers treat the tree as read-only.
+    Once per message (proxy/mime/memo.py): the relay reads one message's facts and then
+    rewrites a copy per recipient, all from the same bytes object. Callers treat the tree
+    as read-only.
     """
     return _parse_entity(data, 0, len(data), "text/plain", 0, [0])
 

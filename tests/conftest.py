@@ -1,9 +1,11 @@
-"""Shared fixtures: clean environment, settings factory, recording upstream, running relay."""
+"""Shared fixtures: clean environment, settings factory, recording upstream, running relay,
+the test database (tests/databases.py says which backend)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ from typing import Any
 import hypothesis
 import pytest
 from aiosmtpd.smtp import SMTP
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.app import build_core
@@ -24,6 +27,7 @@ from proxy.settings import Settings
 from proxy.store.audit_export import EXPORT_COLUMNS, stream_audit_rows
 from proxy.store.audit_rows import audit_record_from_row
 from proxy.store.records import AuditRecord
+from tests.databases import TEST_DB, TEST_PG_URL, pg_admin
 
 # Property tests judge correctness, not speed: on a loaded 2-core CI machine a slow example
 # must not fail the run. A failure prints the blob that reproduces it. Under CI the examples
@@ -270,3 +274,27 @@ async def running_relay(
         upstream={"host": recording_upstream.host, "port": recording_upstream.port, "timeout": 2}
     )
     return await start_relay(settings)
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database (no schema) of the selected backend."""
+    if TEST_DB == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'relay.db'}"
+        return
+    if TEST_DB != "postgresql":
+        pytest.fail(f"PROSPECT_RELAY_TEST_DB must be sqlite or postgresql, not {TEST_DB!r}")
+    if not TEST_PG_URL:
+        pytest.fail("PROSPECT_RELAY_TEST_PG_URL is not set (run scripts/pg-start.sh)")
+    name = f"prt_{uuid.uuid4().hex[:16]}"
+    admin = await pg_admin(TEST_PG_URL)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield make_url(TEST_PG_URL).set(database=name).render_as_string(hide_password=False)
+    admin = await pg_admin(TEST_PG_URL)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

@@ -43,9 +43,9 @@ from proxy.settings import Settings
 from proxy.store import Store, create_engine, upgrade
 from proxy.store.audit_writer import AuditTrail
 from tests.conftest import Received, RecordingUpstream
+from tests.databases import pg_admin
 from tests.e2e.browser_helpers import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.log_capture import LogCapture, production_logging
-from tests.integration.conftest import _pg_admin, database_url  # noqa: F401
 
 TODAY = date(2026, 12, 1)
 PUBLIC_URL = "https://unsubscribe.relay.test"
@@ -258,7 +258,7 @@ class FullRelay:
         url = make_url(self.database_url)
         if url.get_backend_name() == "postgresql":
             name = url.database
-            admin = await _pg_admin(url.set(database="postgres").render_as_string(False))
+            admin = await pg_admin(url.set(database="postgres").render_as_string(False))
             try:
                 await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
                 await admin.execute(
@@ -317,7 +317,7 @@ async def full_relay(
     tmp_path: Path,
     make_settings: Callable[..., Settings],
     recording_upstream: RecordingUpstream,
-    database_url: str,  # noqa: F811
+    database_url: str,
 ) -> AsyncIterator[FullRelayFactory]:
     """`await full_relay(policy=..., today=..., **settings_sections)`: a started relay."""
     relays: list[FullRelay] = []

@@ -13,7 +13,7 @@ from proxy.model import ConsentMethod, ConsentState, Kind, SourceKind, Suppressi
 from proxy.store import Store, address_hash, keyed_sha256, sha256_hash
 from proxy.store.importer import ImportSummary, import_contacts
 from proxy.store.suppression_csv import read_suppression_csv
-from tests.integration.conftest import HASH_KEY
+from tests.databases import HASH_KEY
 
 HEADER = (
     "email,kind,country,source,source_kind,collected_at,consent,consent_at,consent_method,"

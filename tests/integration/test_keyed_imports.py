@@ -14,7 +14,7 @@ from proxy.model import SuppressionOrigin
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, keyed_sha256, sha256_hash, upgrade
 from proxy.store.tables import suppressions
-from tests.integration.conftest import HASH_KEY
+from tests.databases import HASH_KEY
 
 pytestmark = pytest.mark.postgres
 

@@ -23,7 +23,7 @@ from proxy.store import Store, create_engine
 from proxy.store.hashing import hmac_hex
 from proxy.store.importer import import_contacts
 from proxy.store.purge import PurgeCutoffs, count_purgeable, purge
-from tests.integration.conftest import HASH_KEY
+from tests.databases import HASH_KEY
 from tests.integration.ops_helpers import Cli
 
 QUOTED = '"anne.marie"@example.fr'

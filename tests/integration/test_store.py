@@ -40,7 +40,7 @@ from proxy.store import (
 )
 from proxy.store.tables import metadata
 from tests.conftest import stored_audit
-from tests.integration.conftest import HASH_KEY
+from tests.databases import HASH_KEY
 
 FULL = Contact(
     email="jo.doe+news@example.fr",

@@ -11,7 +11,7 @@ import pytest
 
 from proxy.model import SuppressionOrigin
 from tests.e2e.conftest import FullRelay, FullRelayFactory, mailbox, make_message
-from tests.e2e.feedback_reports import arf_report, dsn, plain_bounce
+from tests.feedback_reports import arf_report, dsn, plain_bounce
 from tests.unit.policy_factory import consented
 
 pytestmark = pytest.mark.postgres

@@ -12,8 +12,8 @@ import pytest
 from proxy.feedback.dispatch import WebhookDispatcher
 from tests.e2e.conftest import FullRelay, FullRelayFactory
 from tests.e2e.delivered import deliver_to, unsubscribe_links
-from tests.e2e.webhook_receiver import WebhookReceiver, free_port, new_secret
 from tests.unit.policy_factory import consented
+from tests.webhook_receiver import WebhookReceiver, free_port, new_secret
 
 pytestmark = pytest.mark.postgres
 

@@ -12,8 +12,8 @@ import pytest
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine
 from proxy.store.webhook_queue import WebhookQueue
-from tests.e2e.webhook_receiver import WebhookReceiver, free_port, new_secret
 from tests.integration.ops_helpers import run_cli, write_config
+from tests.webhook_receiver import WebhookReceiver, free_port, new_secret
 
 pytestmark = pytest.mark.postgres
 

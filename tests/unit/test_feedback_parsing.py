@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from proxy.feedback.reports import parse_bounce, parse_complaint
 from proxy.feedback.returnpath import ReturnPath
 from proxy.policy.bounces import BounceKind, Bounces, classify_status, should_suppress
-from tests.e2e.feedback_reports import arf_report, dsn, plain_bounce
+from tests.feedback_reports import arf_report, dsn, plain_bounce
 
 KEY = b"k" * 32
 HASH = "0f1e2d3c4b5a6978" * 4

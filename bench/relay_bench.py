@@ -53,6 +53,7 @@ import aiosmtplib
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.ports import free_port  # noqa: E402
 from tests.postfix import POSTFIX, main_cf, new_root, prepare  # noqa: E402
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
@@ -104,12 +105,6 @@ def make_message(size: int) -> bytes:
 
 
 # ---------------------------------------------------------------- processes under test
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tree_cpu(pid: int) -> float:
@@ -178,7 +173,7 @@ def _wait_for_log(path: Path, pattern: str) -> None:
 
 def start_python_target(name: str, kind: str, workers: int, sink_port: int, work: Path) -> Target:
     """bare or core: this script in --serve mode (core with N workers under the supervisor)."""
-    target = Target(name, _free_port())
+    target = Target(name, free_port())
     target.process = subprocess.Popen(
         [
             sys.executable,
@@ -205,7 +200,7 @@ def start_python_target(name: str, kind: str, workers: int, sink_port: int, work
 
 def start_full(name: str, workers: str, sink_port: int, work: Path) -> Target:
     """`prospect-relay serve` itself, the full policy, on a migrated SQLite register."""
-    target = Target(name, _free_port())
+    target = Target(name, free_port())
     home = work / name
     home.mkdir(parents=True)
     config = home / "relay.toml"
@@ -252,7 +247,7 @@ def start_postfix(sink_port: int) -> tuple[Target, Path] | None:
         print("postfix: skipped (needs root and Debian's postfix package)")
         return None
     root = new_root("prospect-relay-bench-postfix-")
-    target = Target("postfix", _free_port())
+    target = Target("postfix", free_port())
     config = main_cf(root, "postfix.bench", relayhost=f"[127.0.0.1]:{sink_port}", in_flow_delay="0")
     conf = prepare(root, target.port, config)
     for command in ("check", "start"):
@@ -273,7 +268,7 @@ class Sink:
     """One `smtp-sink` for every target; its running counter (-c) says how many arrived."""
 
     def __init__(self, work: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self._out = work / "sink.out"
         self._handle = self._out.open("wb")
         self.process = subprocess.Popen(

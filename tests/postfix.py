@@ -14,18 +14,17 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.ports import free_port
 from tests.waiting import wait_until
 
 __all__ = [
     "POSTFIX",
     "PostfixInstance",
-    "free_port",
     "main_cf",
     "new_root",
     "prepare",
@@ -110,13 +109,6 @@ def prepare(root: Path, port: int, config: str) -> Path:
     (conf / "main.cf").write_text(config)
     (conf / "master.cf").write_text(MASTER_CF.format(port=port))
     return conf
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _run(*args: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,18 +17,11 @@ from aiohttp import web
 from proxy.feedback.signing import decode_secret, verify
 from tests.waiting import wait_until
 
-__all__ = ["Hook", "WebhookReceiver", "free_port", "new_secret"]
+__all__ = ["Hook", "WebhookReceiver", "new_secret"]
 
 
 def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(32)).decode()
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (yet): the receiver is "down" until started."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

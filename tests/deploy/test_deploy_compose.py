@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tomllib
@@ -27,6 +26,7 @@ from click.testing import CliRunner
 
 from proxy.cli import cli
 from proxy.settings import Settings, SmtpSettings, WebSettings, load_settings
+from tests.ports import free_port
 from tests.waiting import wait_until_blocking
 
 pytestmark = pytest.mark.deploy
@@ -144,9 +144,7 @@ def test_healthcheck_passes_against_a_live_health_endpoint_and_fails_without_one
         "app.router.add_get('/healthz', lambda r: web.Response(text='ok'))\n"
         "web.run_app(app, host='127.0.0.1', port=int(sys.argv[1]), print=None)\n"
     )
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PROSPECT_RELAY_WEB__PORT": str(port)}
     assert subprocess.run(command, env=env, capture_output=True, timeout=10).returncode != 0
     server = subprocess.Popen([sys.executable, str(script), str(port)])

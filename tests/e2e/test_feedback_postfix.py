@@ -12,7 +12,8 @@ import pytest
 
 from proxy.model import SuppressionOrigin
 from tests.e2e.conftest import FullRelay, FullRelayFactory
-from tests.postfix import PostfixInstance, free_port, private_postfix
+from tests.ports import free_port
+from tests.postfix import PostfixInstance, private_postfix
 from tests.unit.policy_factory import consented
 from tests.waiting import wait_until
 

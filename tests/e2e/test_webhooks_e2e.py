@@ -12,8 +12,9 @@ import pytest
 from proxy.feedback.dispatch import WebhookDispatcher
 from tests.e2e.conftest import FullRelay, FullRelayFactory
 from tests.e2e.delivered import deliver_to, unsubscribe_links
+from tests.ports import free_port
 from tests.unit.policy_factory import consented
-from tests.webhook_receiver import WebhookReceiver, free_port, new_secret
+from tests.webhook_receiver import WebhookReceiver, new_secret
 
 pytestmark = pytest.mark.postgres
 

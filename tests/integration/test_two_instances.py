@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +29,7 @@ from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine
 from proxy.store.tables import contacts, suppressions
 from tests.conftest import RecordingUpstream
+from tests.ports import free_port
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.postgres
@@ -45,13 +45,6 @@ postal_address = "10 rue de l'Exemple, 75002 Paris, France"
 domains = ["example.com"]
 privacy_url = "https://www.example.com/privacy"
 """
-
-
-def free_port() -> int:
-    """An ephemeral port on 127.0.0.1 for a child process (bind 0, read it, release it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def child_env() -> dict[str, str]:

@@ -13,7 +13,8 @@ from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine
 from proxy.store.webhook_queue import WebhookQueue
 from tests.integration.ops_helpers import run_cli, write_config
-from tests.webhook_receiver import WebhookReceiver, free_port, new_secret
+from tests.ports import free_port
+from tests.webhook_receiver import WebhookReceiver, new_secret
 
 pytestmark = pytest.mark.postgres
 

@@ -129,6 +129,9 @@ class Supervisor:
         self._listeners = dict(listeners)
         self._workers: dict[int, asyncio.subprocess.Process] = {}
         self._serving: set[int] = set()  # pids that said they listen (signal handlers set)
+        # pids that were starting when a SIGHUP came: they may have read the policy before the
+        # change, so they get the SIGHUP once they listen.
+        self._reload_when_ready: set[int] = set()
         self._stopping = asyncio.Event()
         self._metrics_dir = Path(tempfile.mkdtemp(prefix="prospect-relay-metrics-"))
         self._lifeline_read, self._lifeline_write = os.pipe()
@@ -191,6 +194,9 @@ class Supervisor:
             self._serving.add(process.pid)
             if self._stopping.is_set():  # SIGTERM arrived while it was starting
                 process.send_signal(signal.SIGTERM)
+            elif process.pid in self._reload_when_ready:
+                self._reload_when_ready.discard(process.pid)
+                process.send_signal(signal.SIGHUP)
             return None
         return await process.wait()
 
@@ -226,7 +232,10 @@ class Supervisor:
     def _forward(self, signum: int) -> None:
         for process in self._workers.values():
             if signum == signal.SIGHUP and process.pid not in self._serving:
-                continue  # still starting: SIGHUP would kill it, and it reads the new policy
+                # Still starting: SIGHUP would kill it (no handler yet), and it may have read
+                # the policy before the change: it gets the SIGHUP once it listens.
+                self._reload_when_ready.add(process.pid)
+                continue
             if process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
                     process.send_signal(signum)

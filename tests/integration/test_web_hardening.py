@@ -54,7 +54,12 @@ async def test_slow_headers_are_cut_off(limited: tuple[Web, int]) -> None:
         await asyncio.sleep(0.2)
         with contextlib.suppress(ConnectionError):
             writer.write(b"X-Slow: 1\r\n")
-    assert await closed_by_server(reader) == b""
+    try:
+        answer = await closed_by_server(reader)
+    except ConnectionResetError:
+        # Closed with our last header line unread: the kernel resets instead of a FIN.
+        answer = b""
+    assert answer == b""
     writer.close()
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Select, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from proxy.feedback.events import EventRoutes, EventType, new_event
@@ -33,9 +33,15 @@ from proxy.store.suppressions import (
 from proxy.store.tables import HASH_KIND_ADDRESS, contacts, has_hash
 from proxy.store.webhook_queue import enqueue
 
-__all__ = ["ContactRegister"]
+__all__ = ["ContactRegister", "contact_by_hash"]
 
 _PG_IMPORT_LOCK = 0x70726F74  # advisory lock id serialising contact import batches
+
+
+def contact_by_hash(address_hash: str) -> Select[Any]:
+    """The register row of one keyed hash (an indexed read through the hash prefix, see
+    `tables.has_hash`): the webhook payload's address, the recipient pages, the art. 15 copy."""
+    return select(contacts).where(has_hash(contacts.c.address_hash, address_hash))
 
 
 class ContactRegister:
@@ -55,8 +61,7 @@ class ContactRegister:
 
     async def get_contact_by_hash(self, address_hash: str) -> Contact | None:
         """The contact whose keyed hash this is (an indexed read through the hash prefix)."""
-        value = check_hex(address_hash)
-        statement = select(contacts).where(has_hash(contacts.c.address_hash, value))
+        statement = contact_by_hash(check_hex(address_hash))
         async with self._guard.read("reading a contact") as connection:
             row = (await connection.execute(statement)).first()
         return None if row is None else row_to_contact(row._mapping)

@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from proxy.model import Action, Basis, Contact, SuppressionOrigin
 from proxy.store.audit_rows import audit_record_from_row
 from proxy.store.contact_rows import row_to_contact
+from proxy.store.contacts import contact_by_hash
 from proxy.store.guard import Guard
 from proxy.store.records import AuditRecord
 from proxy.store.tables import (
     HASH_KIND_ADDRESS,
     audit_records,
-    contacts,
     has_hash,
     rights_requests,
     sends,
@@ -155,20 +155,15 @@ class RightsRegister:
         return SentRecord(row.created_at, Basis(row.basis), row.basis_detail)
 
     async def contact(self, address_hash: str) -> Contact | None:
-        statement = select(contacts).where(has_hash(contacts.c.address_hash, address_hash))
         async with self._read("reading a contact") as connection:
-            row = (await connection.execute(statement)).first()
+            row = (await connection.execute(contact_by_hash(address_hash))).first()
         return None if row is None else row_to_contact(row._mapping)
 
     async def held_data(self, address_hash: str) -> HeldData:
         """The register row, suppressions, send marks and decisions recorded for this hash."""
         mine = has_hash(audit_records.c.recipient_hash, address_hash)
         async with self._read("reading a person's data") as connection:
-            contact_row = (
-                await connection.execute(
-                    select(contacts).where(has_hash(contacts.c.address_hash, address_hash))
-                )
-            ).first()
+            contact_row = (await connection.execute(contact_by_hash(address_hash))).first()
             listed = (
                 await connection.execute(
                     select(suppressions.c.scope, suppressions.c.origin, suppressions.c.created_at)

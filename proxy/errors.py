@@ -3,9 +3,10 @@
 - RelayError: the root. `cli.common.run_with_settings` prints any that reaches a command as
   one line (exit 1): no traceback for an expected failure.
   - ConfigError: invalid settings, policy, secret or descriptor file; one ConfigProblem per
-    problem. Raised by `settings`, `policy.policy_file`, `secrets`, `descriptors`, and
-    `store.database.create_engine` (bad URL). Caught by the CLI (exit 2, one line each) and
-    `policy.holder` (a bad reload keeps the running policy).
+    problem. Raised by `settings`, `policy.policy_file`, `secrets`, `descriptors`,
+    `mime.dkim` (key file), `app` and `store.database.create_engine` (bad URL). Caught by
+    `cli.common` / `cli.serve` (exit 2, one line each) and `policy.holder` (a bad reload
+    keeps the running policy).
   - PolicyProblems (also a ValueError): cross-field problems of the policy file, raised in a
     pydantic validator of `policy.policy_file`; pydantic wraps it and `load_policy` turns
     its pairs into a ConfigError's problems.
@@ -13,10 +14,11 @@
     write). Raised by `store.guard.store_errors`, the one translator of driver errors, and by
     `store.migrate` / migration 0004 for a schema the code cannot use. Caught by `service`
     (451 at RCPT/DATA, fail closed), the web pages (503), the audit writer (`transient`
-    says whether to retry the batch), the suppression gauge and the CLI.
+    says whether to retry the batch), `lifecycle`'s suppression gauge and the CLI;
+    `store.batching` hands it to every lookup of the failed batch.
   - TokenError: an unsubscribe token that is forged, truncated, expired or unknown; the
     message is safe to show. Raised by `tokens`; caught by `web.unsubscribe` (the bad-token
-    page), `feedback.mailboxes` (no campaign) and `compliance` (the unsubscribe mailbox
+    page), `feedback.mailboxes` (no campaign) and `local_mail` (the unsubscribe mailbox
     refuses that recipient).
   - PathError (also a ValueError): a MAIL/RCPT path the relay refuses; `problem` picks the
     reply. Raised by `smtp.addresses.parse_path`; caught by `smtp.server` (501/553).
@@ -30,8 +32,8 @@
   - PeriodError (also a ValueError): a `--since`/`--until` value that is neither a duration
     nor a date. Raised by `ops.periods.parse_instant`; caught by `cli.ops` (usage error).
   - EspError: an email-provider webhook request that is not believed (bad signature,
-    replay, unparsable); the message is safe to log and return. Raised by `feedback.esp`;
-    caught by `web.esp` (401).
+    replay, unparsable); the message is safe to log and return. Raised by `feedback.esp`
+    and `feedback.providers`; caught by `web.esp` (401).
   - BudgetExceeded: a large message's job in a worker thread did not finish within
     `content.processing_budget`; `started` says whether it ever got a worker. Raised by
     `offload.Offloader.run`; caught by `service` (552 5.3.4 when it ran that long, 451 4.3.0

@@ -19,6 +19,7 @@ __all__ = [
     "Finding",
     "Kind",
     "MessageFacts",
+    "PolicyMode",
     "RecipientDecision",
     "RecipientFacts",
     "Record",
@@ -38,6 +39,13 @@ class Action(StrEnum):
     REWRITE = "rewrite"
     REJECT = "reject"
     TEMPFAIL = "tempfail"
+
+
+class PolicyMode(StrEnum):
+    """enforce: refuse what the law forbids; monitor: decide and record, but forward."""
+
+    ENFORCE = "enforce"
+    MONITOR = "monitor"
 
 
 class Stage(StrEnum):

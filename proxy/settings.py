@@ -40,6 +40,7 @@ from proxy.feedback.events import EventType
 from proxy.feedback.signing import decode_secret
 from proxy.mime.dkim import read_private_key
 from proxy.mime.tree import MAX_DEPTH, MAX_ENTITIES
+from proxy.model import PolicyMode
 from proxy.networks import IPNetwork
 from proxy.smtp.auth import PasswordHash
 from proxy.smtp.tls import server_context
@@ -56,7 +57,6 @@ __all__ = [
     "LogFormat",
     "LogSettings",
     "OutboxSettings",
-    "PolicyMode",
     "PolicySettings",
     "RecipientLogging",
     "RuntimeSettings",
@@ -85,11 +85,6 @@ class UpstreamTls(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"
     TLS = "tls"
-
-
-class PolicyMode(StrEnum):
-    ENFORCE = "enforce"
-    MONITOR = "monitor"
 
 
 class EventLoop(StrEnum):

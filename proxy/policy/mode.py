@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from proxy.model import Action, RecipientDecision
-from proxy.settings import PolicyMode
+from proxy.model import Action, PolicyMode, RecipientDecision
 
 __all__ = ["under_mode"]
 

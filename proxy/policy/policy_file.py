@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from proxy.errors import ConfigError, ConfigProblem, PolicyProblems
-from proxy.model import Kind
+from proxy.model import Kind, PolicyMode
 from proxy.networks import IPNetwork
 from proxy.policy import defaults
 from proxy.policy.address import normalise_address, normalise_domain
@@ -44,7 +44,6 @@ from proxy.policy.countries import (
     canonical_country,
 )
 from proxy.policy.footer_templates import DEFAULT_FOOTERS, FooterTemplate
-from proxy.settings import PolicyMode
 
 __all__ = [
     "Campaign",

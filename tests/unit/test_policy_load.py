@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from proxy.errors import ConfigError
+from proxy.model import PolicyMode
 from proxy.policy.policy_file import load_policy, policy_version
-from proxy.settings import PolicyMode
 
 REPO = Path(__file__).resolve().parents[2]
 CONTROLLER = """

@@ -25,6 +25,7 @@ import aiosmtplib
 
 from proxy import replies
 from proxy.metrics import Metrics
+from proxy.mime.pieces import PIECE, line_pieces
 from proxy.replies import SmtpReply
 from proxy.settings import UpstreamSettings, UpstreamTls
 
@@ -33,10 +34,6 @@ __all__ = ["ForwardResult", "Forwarder", "OutboxForwarder", "SmtpForwarder"]
 log = logging.getLogger(__name__)
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
-# A large message is normalised in pieces of about this many octets, each cut after a line
-# feed (no line ending and no line start falls across two): a regular expression over a
-# whole 25 MB message is one C call that holds the GIL, and the event loop, for ~0.5 s.
-_PIECE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,31 +349,21 @@ def _stuffed(part: bytes) -> bytes:
     return b"." + part if part.startswith(b".") else part
 
 
-def _line_pieces(message: bytes, piece: int = _PIECE) -> Iterator[bytes]:
-    """`message` in pieces of about `piece` octets, each ending after a line feed (but the
-    last); a message up to `piece` octets is one piece, itself (no copy)."""
-    start = 0
-    while start < len(message):
-        cut = message.find(b"\n", start + piece) + 1 or len(message)
-        yield message[start:cut]
-        start = cut
-
-
-def _payload_pieces(message: bytes, piece: int = _PIECE) -> Iterator[bytes]:
+def _payload_pieces(message: bytes, piece: int = PIECE) -> Iterator[bytes]:
     """`_data_payload`, piece by piece."""
-    for part in _line_pieces(message, piece):
+    for part in line_pieces(message, piece):
         yield _stuffed(part)  # the usual case (CRLF only, no leading dot): `part` itself
     yield b".\r\n" if message.endswith((b"\n", b"\r")) else b"\r\n.\r\n"
 
 
-def _data_payload(message: bytes, piece: int = _PIECE) -> bytes:
+def _data_payload(message: bytes, piece: int = PIECE) -> bytes:
     """CRLF line endings, dot-stuffed, terminated by CRLF.CRLF (RFC 5321 4.5.2)."""
     return b"".join(_payload_pieces(message, piece))
 
 
 async def _payload(message: bytes) -> bytes:
     """`_data_payload`; for a large message, other sessions run between its pieces."""
-    if len(message) <= _PIECE:
+    if len(message) <= PIECE:
         return _data_payload(message)
     pieces: list[bytes] = []
     for part in _payload_pieces(message):
@@ -440,7 +427,7 @@ class OutboxForwarder:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
         try:
             _write_all(fd, envelope)
-            for part in _line_pieces(message):
+            for part in line_pieces(message):
                 _write_all(fd, _LINE_ENDINGS.sub(b"\n", part))
             os.fsync(fd)
         finally:

@@ -12,14 +12,19 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from proxy.mime.htmlplace import html_spot
+from proxy.mime.pieces import line_pieces
 from proxy.mime.tree import Entity, decode_transfer
 
 __all__ = ["PartEdit", "foot_part", "footer_alternative"]
+
+# A line over 998 octets (RFC 5322 2.1.1); tried at line starts only (each piece starts one).
+_LONG_LINE = re.compile(rb"^[^\n]{999}", re.MULTILINE)
 
 _PROBE = "</body>\nA=~+"
 _RAW_CTES = frozenset({"7bit", "8bit", "binary", ""})
@@ -73,8 +78,10 @@ def _place(body: bytes, footer: bytes, html: bool, eol: bytes) -> bytes | None:
         return lead + closing + footer + eol
     if not body:
         return footer + eol
-    lead = body if body.endswith(b"\n") else body + eol
-    return lead + (eol if body.strip() and not html else b"") + footer + eol
+    # One copy of the body (each `+` would make one), and `isspace` stops at the first
+    # visible octet where `strip` would copy it all.
+    gap = eol if not body.isspace() and not html else b""
+    return b"".join((body, b"" if body.endswith(b"\n") else eol, gap, footer, eol))
 
 
 def _ascii_fold(text: str) -> str:
@@ -133,7 +140,7 @@ def _relabelled(placed: bytes | None, relabel: bool) -> tuple[bytes, bool] | Non
 def _needs_qp(payload: bytes, cte: str) -> bool:
     if cte in ("7bit", "") and not payload.isascii():
         return True
-    return any(len(line) > 998 for line in payload.split(b"\n"))
+    return any(_LONG_LINE.search(piece) for piece in line_pieces(payload))
 
 
 def _encode_qp(payload: bytes, eol: bytes) -> bytes:

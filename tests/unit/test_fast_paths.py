@@ -7,8 +7,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.forward import _data_payload, _line_pieces
+from proxy.forward import _data_payload
 from proxy.mime.footer_render import FooterValues, _clean, _printable_line, render_footer
+from proxy.mime.pieces import line_pieces
 from proxy.mime.tree import (
     Entity,
     HeaderField,
@@ -159,7 +160,7 @@ def test_data_payload_matches_the_general_transformation(chunks: list[bytes], pi
     message = b"".join(chunks)
     assert _data_payload(message) == _reference_payload(message)
     assert _data_payload(message, piece) == _reference_payload(message)
-    pieces = list(_line_pieces(message, piece))
+    pieces = list(line_pieces(message, piece))
     assert b"".join(pieces) == message
     assert all(p.endswith(b"\n") for p in pieces[:-1])  # no line ending cut in two
 

@@ -6,6 +6,7 @@ raced against a clock."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 
 import pytest
@@ -13,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.errors import BudgetExceeded
+from proxy.mime.headers import body_digest
+from proxy.mime.textpart import _needs_qp
 from proxy.offload import Offloader
 from proxy.smtp.server import _unstuff
 
@@ -125,3 +128,28 @@ def _reference_unstuff(data: bytes) -> bytes:
         for i, byte in enumerate(framed)
         if i >= 2 and not (byte == ord(".") and framed[i - 2 : i] == b"\r\n")
     )
+
+
+# -- other whole-part transforms done in pieces (proxy/mime/pieces.py) -----------------------
+
+
+def _reference_digest(body: bytes) -> bytes:
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).digest()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b" ", b"\r", b"\n", b"\r\n", b"\t", b"\x0b", b"x" * 300])))
+def test_body_digest_equals_its_definition(bits: list[bytes]) -> None:
+    body = b"".join(bits)
+    assert body_digest(body) == _reference_digest(body)
+
+
+def test_several_pieces_give_the_same_digest_and_long_line_verdict() -> None:
+    lines = [b"x" * (i % 1200) + (b"\r\n" if i % 3 else b"\n") for i in range(5000)]
+    body = b"".join(lines) + b" \r\n\t"  # about 3 MB: three pieces
+    at_limit = b"".join(b"y" * 997 + b"\r\n" for _ in range(3000))  # 998 octets with the CR
+
+    assert body_digest(body) == _reference_digest(body)
+    assert _needs_qp(body, "8bit")  # lines up to 1,199 octets
+    assert not _needs_qp(at_limit, "8bit")
+    assert _needs_qp(at_limit + b"z" * 999, "8bit")

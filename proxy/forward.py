@@ -428,7 +428,7 @@ class OutboxForwarder:
         try:
             _write_all(fd, envelope)
             for part in line_pieces(message):
-                _write_all(fd, _LINE_ENDINGS.sub(b"\n", part))
+                _write_all(fd, _lf_endings(part))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -441,6 +441,13 @@ class OutboxForwarder:
 
     async def close(self) -> None:
         """Nothing to release: each delivery opens and closes its own file."""
+
+
+def _lf_endings(data: bytes) -> bytes:
+    """CRLF and bare CR as LF: what `_LINE_ENDINGS.sub(b"\\n", data)` gives, with two
+    `replace` calls that cost a tenth of the regular expression (one match per line)."""
+    data = data.replace(b"\r\n", b"\n")
+    return data.replace(b"\r", b"\n") if b"\r" in data else data
 
 
 def _write_all(fd: int, content: bytes) -> None:

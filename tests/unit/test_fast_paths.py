@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.forward import _data_payload
+from proxy.forward import _data_payload, _lf_endings
 from proxy.mime.footer_render import FooterValues, _clean, _printable_line, render_footer
 from proxy.mime.pieces import line_pieces
 from proxy.mime.tree import (
@@ -163,6 +163,13 @@ def test_data_payload_matches_the_general_transformation(chunks: list[bytes], pi
     pieces = list(line_pieces(message, piece))
     assert b"".join(pieces) == message
     assert all(p.endswith(b"\n") for p in pieces[:-1])  # no line ending cut in two
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\r\r\n", b"x y"])))
+def test_outbox_line_endings_match_the_regular_expression(chunks: list[bytes]) -> None:
+    message = b"".join(chunks)
+    assert _lf_endings(message) == _LINE_ENDINGS.sub(b"\n", message)
 
 
 # -- footer ---------------------------------------------------------------------------------

@@ -1,16 +1,18 @@
 """Per-message CPU work of large messages, off the event loop, bounded and under a time budget.
 
 Everything the relay does to a message (parse its MIME tree, read its facts, place and render
-the footer, build each recipient's copy, sign it) costs CPU in proportion to its size: about
-40 ms per MB. On the event loop that stalls every session and `/healthz` for as long (a 24 MB
-copy: over a second). Messages of `content.offload_threshold` octets or more are therefore
-processed in a small pool of worker threads; smaller ones stay inline, where the work costs
-less than the hop to a thread (the 4 KB hot path pays nothing). A worker thread holds the GIL
-only between switch intervals (5 ms) or for one C call, so the loop keeps running meanwhile.
+the footer, build each recipient's copy, sign it) costs CPU in proportion to its size: 5-30 ms
+per MB, more for HTML that gets a footer. On the event loop that stalls every session and
+`/healthz` for as long (a 24 MB copy: up to a second). Messages of `content.offload_threshold`
+octets or more are therefore processed in a small pool of worker threads; smaller ones stay
+inline, where the work costs less than the hop to a thread (the 4 KB hot path pays nothing). A
+worker thread holds the GIL for a switch interval (5 ms) or one C call at a time, so the loop
+keeps running meanwhile; C calls over a whole message are therefore made in 1 MB pieces
+(proxy/mime/pieces.py).
 
-Bounded: at most `content.offload_workers` jobs at a time (running or queued), so the memory
-of what they build is bounded too; a job waits for a slot within its budget. A job that runs
-past `content.processing_budget` seconds is abandoned by its caller, who answers at once
+Bounded: at most `content.offload_workers` jobs at a time (running or queued), so the memory of
+what they build is bounded too; a job waits for a slot within its budget. A job that runs past
+`content.processing_budget` seconds is abandoned by its caller, who answers at once
 (`BudgetExceeded`); the thread finishes on its own (threads cannot be stopped) and keeps its
 slot until then, so abandoned work still counts against the bound.
 """

@@ -2,11 +2,12 @@
 
 A message goes through the same readers several times: the limits check, the facts, each
 recipient's decision and each recipient's copy walk its MIME tree, and every copy puts the
-footer where the others did. Readers decorated with `per_message` compute once per message:
-inside `message_memo(message)` (the service holds one around each transaction; the worker
-threads of proxy/offload.py run in its context) the values live in that transaction's memo
-and go with it. Elsewhere a small LRU cache keeps them, for inputs up to `CACHED_MAX` octets
-only: no cache holds a 25 MB message, or its HTML, after its transaction ended.
+footer where the others did. Readers decorated with `per_message` compute once per input:
+up to `CACHED_MAX` octets in a small LRU cache (shared by messages: a campaign sends the same
+HTML part in message after message); a larger input only inside `message_memo(message)` (the
+service holds one around each transaction; the worker threads of proxy/offload.py run in its
+context), where the values live in that transaction's memo and go with it. No cache holds a
+25 MB message, or its HTML, after its transaction ended.
 """
 
 from __future__ import annotations
@@ -51,23 +52,23 @@ def per_message(
     maxsize: int, *, drawn: bool = False
 ) -> Callable[[Callable[Concatenate[Text, P], R]], Callable[Concatenate[Text, P], R]]:
     """Memoize a reader whose first argument is the message (or, `drawn`, a text drawn from
-    the message being processed, such as an HTML part): in the transaction's memo when one
-    is open, else in an LRU cache of `maxsize` entries (small inputs only)."""
+    the message being processed, such as an HTML part): small inputs in an LRU cache of
+    `maxsize` entries, large ones in the transaction's memo (uncached outside one)."""
 
     def decorate(reader: Callable[Concatenate[Text, P], R]) -> Callable[Concatenate[Text, P], R]:
         cached: Callable[..., R] = lru_cache(maxsize=maxsize)(reader)
 
         @wraps(reader)
         def memoized(data: Text, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            if len(data) <= CACHED_MAX:  # also across messages: a campaign's HTML repeats
+                return cached(data, *args, **kwargs)
             memo = _CURRENT.get()
             if memo is not None and (drawn or memo.message is cast(object, data)):
                 key = (reader, data, args, tuple(kwargs.items()))
                 if key not in memo.values:
                     memo.values[key] = reader(data, *args, **kwargs)
                 return cast(R, memo.values[key])
-            if len(data) > CACHED_MAX:
-                return reader(data, *args, **kwargs)
-            return cached(data, *args, **kwargs)
+            return reader(data, *args, **kwargs)
 
         return memoized
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,9 +21,6 @@ from proxy.mime.pieces import line_pieces
 from proxy.mime.tree import Entity, decode_transfer
 
 __all__ = ["PartEdit", "foot_part", "footer_alternative"]
-
-# A line over 998 octets (RFC 5322 2.1.1); tried at line starts only (each piece starts one).
-_LONG_LINE = re.compile(rb"^[^\n]{999}", re.MULTILINE)
 
 _PROBE = "</body>\nA=~+"
 _RAW_CTES = frozenset({"7bit", "8bit", "binary", ""})
@@ -140,7 +136,9 @@ def _relabelled(placed: bytes | None, relabel: bool) -> tuple[bytes, bool] | Non
 def _needs_qp(payload: bytes, cte: str) -> bool:
     if cte in ("7bit", "") and not payload.isascii():
         return True
-    return any(_LONG_LINE.search(piece) for piece in line_pieces(payload))
+    # A line over 998 octets (RFC 5322 2.1.1), a 1 MB piece at a time (one split of a 25 MB
+    # part held the GIL for 0.1 s); a regular expression costs five times the split.
+    return any(max(map(len, piece.split(b"\n"))) > 998 for piece in line_pieces(payload))
 
 
 def _encode_qp(payload: bytes, eol: bytes) -> bytes:

@@ -58,10 +58,20 @@ def test_outside_a_transaction_only_small_messages_are_cached() -> None:
 
 
 def test_a_transaction_memo_is_its_own() -> None:
-    one, two = _message(4096, "one"), _message(4096, "two")
+    one, two = _message(2 * CACHED_MAX, "one"), _message(2 * CACHED_MAX, "two")
     with message_memo(one):
         tree = parse(one)
-        assert parse(two) is parse(two)  # another message: the LRU cache, as before
+        assert parse(two) is not parse(two)  # another large message: not kept
         with message_memo(two):
             assert parse(two) is parse(two)
         assert parse(one) is tree
+
+
+def test_small_inputs_are_shared_across_messages() -> None:
+    """A campaign's messages repeat the same HTML part: its placement is computed once."""
+    html = "<html><body>" + "<p>news</p>" * 100 + "</body></html>"
+    with message_memo(_message(4096, "first")):
+        first = html_spot(html)
+    with message_memo(_message(4096, "second")):
+        half = len(html) // 2
+        assert html_spot(html[:half] + html[half:]) is first  # an equal text, another object

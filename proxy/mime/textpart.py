@@ -9,15 +9,13 @@ any line over 998 octets switches to quoted-printable.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 from proxy.mime.htmlplace import html_spot
-from proxy.mime.pieces import line_pieces
+from proxy.mime.pieces import base64_body, line_pieces, qp_body
 from proxy.mime.tree import Entity, decode_transfer
 
 __all__ = ["PartEdit", "foot_part", "footer_alternative"]
@@ -141,12 +139,6 @@ def _needs_qp(payload: bytes, cte: str) -> bool:
     return any(max(map(len, piece.split(b"\n"))) > 998 for piece in line_pieces(payload))
 
 
-def _encode_qp(payload: bytes, eol: bytes) -> bytes:
-    canonical = payload.replace(b"\r\n", b"\n")
-    encoded = binascii.b2a_qp(canonical, quotetabs=False, istext=True, header=False)
-    return encoded.replace(b"\r", b"=0D").replace(b"\n", eol)
-
-
 def foot_part(message: bytes, part: Entity, footer: str, eol: bytes) -> PartEdit | None:
     """The edit that adds `footer` to `part`, or None if its encoding is not understood."""
     raw = message[part.body_start : part.end]
@@ -166,11 +158,11 @@ def foot_part(message: bytes, part: Entity, footer: str, eol: bytes) -> PartEdit
     cte = part.cte
     if cte in _RAW_CTES:
         if _needs_qp(payload, cte):
-            return PartEdit(_encode_qp(payload, eol), "quoted-printable", relabel)
+            return PartEdit(qp_body(payload, eol), "quoted-printable", relabel)
         return PartEdit(payload, None, relabel)
     if cte == "quoted-printable":
-        return PartEdit(_encode_qp(payload, eol), None, relabel)
-    return PartEdit(base64.encodebytes(payload).replace(b"\n", eol), None, relabel)
+        return PartEdit(qp_body(payload, eol), None, relabel)
+    return PartEdit(base64_body(payload, eol), None, relabel)
 
 
 def _utf8_part(content_type: bytes, text: str, eol: bytes) -> bytes:
@@ -178,7 +170,7 @@ def _utf8_part(content_type: bytes, text: str, eol: bytes) -> bytes:
         b"Content-Type: " + content_type + b"; charset=utf-8" + eol
         + b"Content-Transfer-Encoding: quoted-printable" + eol
         + eol
-        + _encode_qp(text.replace("\r\n", "\n").encode("utf-8"), eol)
+        + qp_body(text.replace("\r\n", "\n").encode("utf-8"), eol)
     )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from email.message import Message
 from email.utils import unquote
 
 from proxy.mime.memo import per_message
+from proxy.mime.pieces import unbase64, unqp
 
 __all__ = [
     "FROZEN_TYPES",
@@ -362,13 +363,10 @@ def decode_transfer(body: bytes, cte: str) -> bytes | None:
     if cte in ("7bit", "8bit", "binary", ""):
         return body
     if cte == "quoted-printable":
-        return binascii.a2b_qp(body)
+        return unqp(body)
     if cte == "base64":
-        clean = body.translate(None, b" \t\r\n=")
-        if len(clean) % 4 == 1:
-            clean = clean[:-1]  # a dangling sextet carries no whole octet
         try:
-            return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
+            return unbase64(body)
         except binascii.Error:
             return None
     return None

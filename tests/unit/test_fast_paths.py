@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 
 from hypothesis import given, settings
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 
 from proxy.forward import _data_payload, _lf_endings
 from proxy.mime.footer_render import FooterValues, _clean, _printable_line, render_footer
-from proxy.mime.pieces import line_pieces
+from proxy.mime.pieces import base64_body, line_pieces, qp_body, unbase64, unqp
 from proxy.mime.tree import (
     Entity,
     HeaderField,
@@ -170,6 +172,67 @@ def test_data_payload_matches_the_general_transformation(chunks: list[bytes], pi
 def test_outbox_line_endings_match_the_regular_expression(chunks: list[bytes]) -> None:
     message = b"".join(chunks)
     assert _lf_endings(message) == _LINE_ENDINGS.sub(b"\n", message)
+
+
+# -- transfer encodings in pieces (a 25 MB part must not be one C call holding the GIL) -----
+
+_TEXT_UNITS = [b"a", b" ", b"\t", b"\r", b"\n", b"\r\n", b"\r\r\n", b"=", b".", b"\xe9", b"x" * 90]
+
+
+def _qp_whole(payload: bytes, eol: bytes) -> bytes:
+    """The encoding as it was done in one call."""
+    canonical = payload.replace(b"\r\n", b"\n")
+    encoded = binascii.b2a_qp(canonical, quotetabs=False, istext=True, header=False)
+    return encoded.replace(b"\r", b"=0D").replace(b"\n", eol)
+
+
+def _b64_whole_decode(body: bytes) -> bytes | None:
+    clean = body.translate(None, b" \t\r\n=")
+    if len(clean) % 4 == 1:
+        clean = clean[:-1]
+    try:
+        return binascii.a2b_base64(clean + b"=" * (-len(clean) % 4))
+    except binascii.Error:
+        return None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.sampled_from(_TEXT_UNITS)),
+    st.integers(min_value=1, max_value=40),
+    st.sampled_from([b"\r\n", b"\n"]),
+)
+def test_quoted_printable_in_pieces_is_the_whole(
+    chunks: list[bytes], piece: int, eol: bytes
+) -> None:
+    payload = b"".join(chunks)
+    encoded = qp_body(payload, eol, piece)
+    assert encoded == _qp_whole(payload, eol)
+    assert unqp(encoded, piece) == binascii.a2b_qp(encoded)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.binary(max_size=600), st.integers(min_value=1, max_value=200))
+def test_base64_in_pieces_is_the_whole(payload: bytes, piece: int) -> None:
+    encoded = base64_body(payload, b"\r\n", piece)
+    assert encoded == base64.encodebytes(payload).replace(b"\n", b"\r\n")
+    assert unbase64(encoded, piece) == payload
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"QUJD", b"ZA", b"=", b"\r\n", b" ", b"@", b"-", b"Zm9v", b"x"])),
+    st.integers(min_value=1, max_value=24),
+)
+def test_lenient_base64_decoding_in_pieces_is_the_whole(chunks: list[bytes], piece: int) -> None:
+    """Junk characters, stray padding, dangling sextets: the same answer (or the same refusal)
+    as the one call it replaces."""
+    body = b"".join(chunks)
+    try:
+        decoded: bytes | None = unbase64(body, piece)
+    except binascii.Error:
+        decoded = None
+    assert decoded == _b64_whole_decode(body)
 
 
 # -- footer ---------------------------------------------------------------------------------

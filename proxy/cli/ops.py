@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TextIO, TypeVar
 
 import click
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from proxy.cli.common import config_option, open_engine, run_with_settings
 from proxy.errors import PeriodError
@@ -129,6 +130,9 @@ def _thresholds(settings: Settings) -> Bounces:
 
 # -- audit export --------------------------------------------------------------------------
 
+# write_audit_csv, write_feedback_csv: (engine, since, until, out) -> rows written.
+CsvWriter = Callable[[AsyncEngine, datetime, datetime | None, TextIO], Awaitable[int]]
+
 
 @click.group("audit")
 def audit() -> None:
@@ -150,18 +154,7 @@ def audit_export(
     not grow with the period.
     """
     _check_period(ctx, since, until)
-
-    async def work(settings: Settings) -> int:
-        async with open_engine(settings) as engine:
-            return await write_audit_csv(engine, since, until, sys.stdout)
-
-    try:
-        rows = run_with_settings(work, config_file)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (`| head`): not an error worth a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise SystemExit(1) from None
+    rows = _export_csv(write_audit_csv, since, until, config_file)
     click.echo(f"exported {rows:,} audit records", err=True)
 
 
@@ -180,13 +173,27 @@ def audit_feedback(
     campaign, suppressed (yes/no), detail (the diagnostic).
     """
     _check_period(ctx, since, until)
+    rows = _export_csv(write_feedback_csv, since, until, config_file)
+    click.echo(f"exported {rows:,} bounces and complaints", err=True)
+
+
+def _export_csv(
+    write: CsvWriter, since: datetime, until: datetime | None, config_file: Path | None
+) -> int:
+    """Stream one export to standard output; the number of rows written."""
 
     async def work(settings: Settings) -> int:
         async with open_engine(settings) as engine:
-            return await write_feedback_csv(engine, since, until, sys.stdout)
+            return await write(engine, since, until, sys.stdout)
 
-    rows = run_with_settings(work, config_file)
-    click.echo(f"exported {rows:,} bounces and complaints", err=True)
+    try:
+        rows = run_with_settings(work, config_file)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
+    return rows
 
 
 # -- purge ---------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -141,3 +144,24 @@ async def test_bad_arguments_give_one_line_and_exit_2(
     lines = result.stderr.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(message)
+
+
+@pytest.mark.parametrize("command", ["export", "feedback"])
+async def test_a_reader_that_goes_away_gets_no_traceback(config: Path, command: str) -> None:
+    """`prospect-relay audit export ... | head`: the reader has closed the pipe; the command
+    exits 1 with one line on stderr, never a traceback."""
+    relay = Path(sys.executable).parent / "prospect-relay"
+    args = [str(relay), "audit", command, "--since", "2000-01-01", "--config", str(config)]
+    reader, writer = os.pipe()
+    os.close(reader)  # like `head` having exited: every write to the pipe fails (EPIPE)
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *args, stdout=writer, stderr=asyncio.subprocess.PIPE
+        )
+    finally:
+        os.close(writer)
+    assert process.stderr is not None
+    stderr = await asyncio.wait_for(process.stderr.read(), 120)
+    assert await process.wait() == 1
+    assert b"Traceback" not in stderr
+    assert len(stderr.splitlines()) <= 1, stderr

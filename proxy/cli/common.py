@@ -50,8 +50,10 @@ def run_with_settings(
         fail_config(exc)
     except RelayError as exc:
         raise click.ClickException(str(exc)) from None
-    except OSError as exc:  # a file named on the command line
-        raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+    except OSError as exc:  # a file named on the command line, or a closed standard output
+        reason = exc.strerror or str(exc)
+        message = f"{exc.filename}: {reason}" if exc.filename else reason
+        raise click.ClickException(message) from None
 
 
 @asynccontextmanager

@@ -149,7 +149,7 @@ async def test_bad_arguments_give_one_line_and_exit_2(
 @pytest.mark.parametrize("command", ["export", "feedback"])
 async def test_a_reader_that_goes_away_gets_no_traceback(config: Path, command: str) -> None:
     """`prospect-relay audit export ... | head`: the reader has closed the pipe; the command
-    exits 1 with one line on stderr, never a traceback."""
+    exits 1 with one line on stderr that says so, never a traceback."""
     relay = Path(sys.executable).parent / "prospect-relay"
     args = [str(relay), "audit", command, "--since", "2000-01-01", "--config", str(config)]
     reader, writer = os.pipe()
@@ -163,5 +163,4 @@ async def test_a_reader_that_goes_away_gets_no_traceback(config: Path, command: 
     assert process.stderr is not None
     stderr = await asyncio.wait_for(process.stderr.read(), 120)
     assert await process.wait() == 1
-    assert b"Traceback" not in stderr
-    assert len(stderr.splitlines()) <= 1, stderr
+    assert stderr == b"Error: Broken pipe\n"

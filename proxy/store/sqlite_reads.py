@@ -5,23 +5,32 @@ hop to its thread and back, about a dozen per register lookup. Here the lookup's
 run together on one pysqlite connection owned by a single reader thread: one hop there and
 back, and no file I/O on the event loop.
 
+The function given to `run` gets the pysqlite connection itself, not a SQLAlchemy
+`Connection`: the lookup runs its precompiled SQL on it (see driver_select; executing
+through a `Connection` was half of a lookup's CPU). The connection still comes from a
+SQLAlchemy engine, so it is opened with the pragmas and timeouts of every other connection
+(database.configure_sqlite).
+
 Each call opens and ends its own read transaction, so a write committed by any other
 connection or process (an objection on another instance) is visible to the very next call.
-The thread keeps its SQLAlchemy `Connection` between calls (checking one out of the pool
-and wrapping it again cost about a fifth of a lookup); a call that fails drops it, and the
-next call opens a new one.
+A driver error leaves as SQLAlchemy's own exception for it (OperationalError for a locked
+database...), which the Guard turns into `StoreUnavailable`; the failed connection is
+dropped, and the next call opens a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 
 __all__ = ["SqliteReader"]
 
@@ -31,43 +40,50 @@ T = TypeVar("T")
 class SqliteReader:
     """Runs `fn(connection)` inside one read transaction on the reader thread.
 
-    Errors propagate unchanged (the Store makes them StoreUnavailable).
+    Errors propagate, driver errors as SQLAlchemy's (the Store makes them StoreUnavailable).
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.dialect: Dialect = engine.dialect
         self._executor: ThreadPoolExecutor | None = None
-        self._connection: Connection | None = None  # used on the reader thread only
+        self._connection: PoolProxiedConnection | None = None  # used on the reader thread only
 
-    async def run(self, fn: Callable[[Connection], T]) -> T:
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reads")
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, partial(self._transaction, fn)
         )
 
-    def _transaction(self, fn: Callable[[Connection], T]) -> T:
-        connection = self._connection
-        if connection is None:
-            connection = self._connection = self._engine.connect()
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        pooled = self._connection
         try:
-            result = fn(connection)  # BEGIN on first use
-            connection.rollback()
-        except BaseException:
-            if self._connection is connection:
+            if pooled is None:
+                pooled = self._connection = self._engine.raw_connection()
+            driver = cast("sqlite3.Connection", pooled.driver_connection)
+            driver.execute("BEGIN")  # the connection is in autocommit mode (configure_sqlite)
+            result = fn(driver)
+            driver.rollback()
+        except BaseException as exc:
+            if pooled is not None:
                 self._connection = None
-            _close(connection)
+                _invalidate(pooled)
+            if isinstance(exc, sqlite3.Error):
+                raise DBAPIError.instance(
+                    None, None, exc, sqlite3.Error, dialect=self.dialect
+                ) from exc
             raise
         return result
 
     def close(self) -> None:
         """Close the connection on its thread; the reader is reusable afterwards."""
         executor, self._executor = self._executor, None
-        connection, self._connection = self._connection, None
+        pooled, self._connection = self._connection, None
 
         def dispose() -> None:
-            if connection is not None:
-                _close(connection)
+            if pooled is not None:
+                _invalidate(pooled)
             self._engine.dispose()
 
         if executor is None:
@@ -77,6 +93,6 @@ class SqliteReader:
             executor.shutdown(wait=False)
 
 
-def _close(connection: Connection) -> None:
+def _invalidate(pooled: PoolProxiedConnection) -> None:
     with contextlib.suppress(Exception):  # a broken connection: nothing to keep
-        connection.close()
+        pooled.invalidate()

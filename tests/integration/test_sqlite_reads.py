@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
 
 from proxy.errors import StoreUnavailable
 from proxy.model import SuppressionOrigin
@@ -94,10 +93,10 @@ async def test_a_lookup_waits_for_a_writer_off_the_event_loop(url: str) -> None:
     locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     used: list[str] = []
 
-    def write_probe(connection: Connection) -> int:
+    def write_probe(connection: sqlite3.Connection) -> int:
         used.append(threading.current_thread().name)
         # A write needs the lock the locker holds: it waits until the locker commits.
-        connection.exec_driver_sql("DELETE FROM suppressions WHERE hash = 'none'")
+        connection.execute("DELETE FROM suppressions WHERE hash = 'none'")
         return 7
 
     try:
@@ -110,4 +109,56 @@ async def test_a_lookup_waits_for_a_writer_off_the_event_loop(url: str) -> None:
         assert used[0] != threading.current_thread().name
     finally:
         locker.close()
+        await engine.dispose()
+
+
+async def test_a_corrupt_database_is_unavailable_on_the_reader(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"not a database, " * 512)
+    engine = create_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
+    try:
+        with pytest.raises(StoreUnavailable, match="loading recipient facts: file is not a"):
+            await Store(engine, HASH_KEY).load_recipient_facts([ADDRESS])
+    finally:
+        await engine.dispose()
+
+
+async def test_a_locked_database_is_unavailable_then_read_again(url: str) -> None:
+    """An exclusive lock held past the busy timeout: the lookup fails as a transient
+    StoreUnavailable (451), and the reader's next call, after the lock, reads again."""
+    engine = create_engine(DatabaseSettings(url=url, timeout=0.5))
+    store = Store(engine, HASH_KEY)
+    await store.add_suppression(address=ADDRESS, origin=SuppressionOrigin.MAILTO)
+    await engine.dispose()  # the exclusive lock needs every other connection closed
+    locker = sqlite3.connect(url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    try:
+        locker.execute("PRAGMA locking_mode = EXCLUSIVE")
+        locker.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreUnavailable, match="database is locked") as failed:
+            await store.load_recipient_facts([ADDRESS])
+        assert failed.value.transient
+        locker.execute("COMMIT")
+        locker.execute("PRAGMA locking_mode = NORMAL")
+        locker.execute("SELECT 1 FROM suppressions").fetchall()  # releases the lock
+        locker.close()
+        assert len((await store.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions) == 1
+    finally:
+        locker.close()
+        await engine.dispose()
+
+
+async def test_a_failed_lookup_leaves_the_reader_usable(tmp_path: Path) -> None:
+    """The schema is missing at the first lookup and present at the next one: the reader
+    drops the failed connection and reads the migrated file."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'later.db'}"
+    engine = create_engine(DatabaseSettings(url=url))
+    store = Store(engine, HASH_KEY)
+    try:
+        with pytest.raises(StoreUnavailable, match="no such table"):
+            await store.load_recipient_facts([ADDRESS])
+        await upgrade(url)
+        await store.add_suppression(address=ADDRESS, origin=SuppressionOrigin.PAGE)
+        (entry,) = (await store.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions
+        assert entry.origin is SuppressionOrigin.PAGE
+    finally:
         await engine.dispose()

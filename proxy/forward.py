@@ -27,7 +27,15 @@ from proxy import replies
 from proxy.metrics import Metrics
 from proxy.mime.pieces import PIECE, line_pieces
 from proxy.replies import SmtpReply
-from proxy.settings import UpstreamSettings, UpstreamTls
+from proxy.settings import UpstreamSettings
+from proxy.upstream_client import (
+    Exchange,
+    UpstreamClosed,
+    UpstreamConnection,
+    UpstreamError,
+    open_connection,
+    transaction_commands,
+)
 
 __all__ = ["ForwardResult", "Forwarder", "OutboxForwarder", "SmtpForwarder"]
 
@@ -81,7 +89,7 @@ class _Stale(Exception):
 
 
 class SmtpForwarder:
-    """aiosmtplib client pool to the configured upstream."""
+    """A pool of upstream connections (`proxy.upstream_client`), pipelined when offered."""
 
     def __init__(
         self, settings: UpstreamSettings, *, local_hostname: str, metrics: Metrics
@@ -93,7 +101,7 @@ class SmtpForwarder:
         self._local_hostname = settings.local_hostname or local_hostname
         self._metrics = metrics
         self._slots = asyncio.Semaphore(settings.pool_size)
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[UpstreamConnection] = []
         self._closed = False
 
     @property
@@ -135,11 +143,11 @@ class SmtpForwarder:
                         "pooled upstream connection was closed; reconnecting",
                         extra={"queue_id": queue_id},
                     )
-            client = await self._connect(queue_id)
-            if isinstance(client, SmtpReply):
-                return _failed(recipients, client, self.destination)
+            connection = await self._connect(queue_id)
+            if isinstance(connection, SmtpReply):
+                return _failed(recipients, connection, self.destination)
             try:
-                return await self._run(client, *args)
+                return await self._run(connection, *args)
             except _Stale:
                 self._metrics.upstream_errors_total.labels("disconnect").inc()
                 return _failed(recipients, replies.upstream_unreachable(queue_id), self.destination)
@@ -148,44 +156,29 @@ class SmtpForwarder:
 
     async def _run(
         self,
-        client: aiosmtplib.SMTP,
+        connection: UpstreamConnection,
         mail_from: str,
         recipients: Sequence[str],
         payload: bytes,
         queue_id: str,
         smtputf8: bool,
     ) -> ForwardResult:
-        """Run one transaction on `client`, then pool it again or close it."""
+        """Run one transaction on `connection`, then pool it again or close it."""
         keep = False
         try:
             result, keep = await self._transaction(
-                client, mail_from, recipients, payload, queue_id, smtputf8
+                connection, mail_from, recipients, payload, queue_id, smtputf8
             )
             return result
         finally:
             if keep and not self._closed:
-                self._idle.append(client)
+                self._idle.append(connection)
             else:
-                client.close()
+                connection.close()
 
-    async def _connect(self, queue_id: str) -> aiosmtplib.SMTP | SmtpReply:
-        s = self._settings
-        client = aiosmtplib.SMTP(
-            hostname=self._host,
-            port=s.port,
-            local_hostname=self._local_hostname,
-            timeout=s.timeout,
-            use_tls=s.tls is UpstreamTls.TLS,
-            start_tls=s.tls is UpstreamTls.STARTTLS,
-            validate_certs=s.verify_tls,
-            cert_bundle=str(s.ca_file) if s.ca_file else None,
-            username=s.username,
-            password=s.password.get_secret_value() if s.password else None,
-        )
+    async def _connect(self, queue_id: str) -> UpstreamConnection | SmtpReply:
         try:
-            await client.connect()
-            if client.is_ehlo_or_helo_needed:
-                await client.ehlo()  # extensions (SIZE, 8BITMIME, SMTPUTF8) are needed for MAIL
+            return await open_connection(self._settings, self._local_hostname)
         except aiosmtplib.SMTPTimeoutError:
             self._metrics.upstream_errors_total.labels("timeout").inc()
             log.warning(
@@ -201,76 +194,88 @@ class SmtpForwarder:
                 extra={"queue_id": queue_id},
             )
             return replies.upstream_unreachable(queue_id)
-        return client
+
+    def _options(self, connection: UpstreamConnection, payload: bytes, smtputf8: bool) -> list[str]:
+        """MAIL parameters: SIZE, SMTPUTF8 (the caller checked it is offered), BODY=8BITMIME."""
+        options = [f"SIZE={len(payload)}"] if connection.supports("size") else []
+        if smtputf8:
+            options.append("SMTPUTF8")
+        if connection.supports("8bitmime") and not payload.isascii():
+            options.append("BODY=8BITMIME")
+        return options
 
     async def _transaction(
         self,
-        client: aiosmtplib.SMTP,
+        connection: UpstreamConnection,
         mail_from: str,
         recipients: Sequence[str],
         payload: bytes,
         queue_id: str,
         smtputf8: bool,
     ) -> tuple[ForwardResult, bool]:
-        """One MAIL/RCPT/DATA exchange; returns the result and whether the client is reusable."""
+        """One MAIL/RCPT/DATA exchange; returns the result and whether the connection is
+        reusable. Raises `_Stale` when the connection proves dead before MAIL was accepted
+        (closed, EOF or 421 in reply to MAIL, also when MAIL came in a pipelined batch)."""
         dest = self.destination
-        fresh_errors = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
-        if not client.is_connected:
+        if not connection.usable:
             raise _Stale
-        encoding = "utf-8" if smtputf8 else "ascii"
-        options = [f"SIZE={len(payload)}"] if client.supports_extension("size") else []
-        if smtputf8:
-            if not client.supports_extension("smtputf8"):
-                reply = replies.upstream_no_smtputf8(queue_id)
-                return _failed(recipients, reply, dest), True
-            options.append("SMTPUTF8")
-        if client.supports_extension("8bitmime") and not payload.isascii():
-            options.append("BODY=8BITMIME")
+        if smtputf8 and not connection.supports("smtputf8"):
+            return _failed(recipients, replies.upstream_no_smtputf8(queue_id), dest), True
+        options = self._options(connection, payload, smtputf8)
         try:
-            await client.mail(mail_from, options=options, encoding=encoding)
-        except aiosmtplib.SMTPSenderRefused as exc:
-            if exc.code == 421:
-                raise _Stale from None
-            reply = replies.for_upstream(exc.code, exc.message, queue_id)
-            return _failed(recipients, reply, dest), await self._reset(client)
-        except fresh_errors:
+            commands = transaction_commands(mail_from, recipients, options, utf8=smtputf8)
+        except ValueError:
+            # The SMTP layer validated these addresses: reaching this is a bug of ours.
+            log.error(
+                "upstream %s: envelope not sendable (control characters or not ASCII)",
+                dest,
+                extra={"queue_id": queue_id},
+            )
+            return _failed(recipients, replies.local_error(queue_id), dest), True
+        timeout = self._settings.timeout
+        try:
+            exchange = Exchange(connection, commands, timeout)
+            mail = await exchange.reply()
+        except UpstreamClosed:
             raise _Stale from None
-        except aiosmtplib.SMTPException as exc:
+        except (UpstreamError, TimeoutError) as exc:
             return self._broken(recipients, exc, queue_id), False
+        if mail.code == 421:
+            raise _Stale
+        if mail.code != 250:
+            reply = replies.for_upstream(mail.code, mail.text, queue_id)
+            return _failed(recipients, reply, dest), await self._reset(connection, exchange)
 
         accepted: list[str] = []
         refused: dict[str, SmtpReply] = {}
         try:
             for rcpt in recipients:
-                try:
-                    await client.rcpt(rcpt, encoding=encoding)
+                answer = await exchange.reply()
+                if answer.code in (250, 251):
                     accepted.append(rcpt)
-                except aiosmtplib.SMTPRecipientRefused as exc:
+                else:
                     self._metrics.upstream_errors_total.labels("refused").inc()
-                    refused[rcpt] = replies.for_upstream(exc.code, exc.message, queue_id)
+                    refused[rcpt] = replies.for_upstream(answer.code, answer.text, queue_id)
             if not accepted:
                 reply = replies.summarize(list(refused.values()))
                 result = ForwardResult(reply=reply, refused=refused, upstream=dest)
-                return result, await self._reset(client)
-            start = await client.execute_command(b"DATA")
-        except aiosmtplib.SMTPException as exc:
+                return result, await self._reset(connection, exchange)
+            start = await exchange.reply()
+        except (UpstreamError, TimeoutError) as exc:
             return self._broken(recipients, exc, queue_id), False
         if start.code != 354:
-            reply = replies.for_upstream(start.code, start.message, queue_id)
+            reply = replies.for_upstream(start.code, start.text, queue_id)
             refused.update(dict.fromkeys(accepted, reply))
             result = ForwardResult(reply=reply, refused=refused, upstream=dest)
-            return result, start.code != 421 and await self._reset(client)
+            return result, start.code != 421 and await self._reset(connection, exchange)
 
-        protocol = client.protocol
         try:
-            if protocol is None:
-                raise aiosmtplib.SMTPServerDisconnected("connection lost")
-            protocol.write(payload)
-        except aiosmtplib.SMTPException as exc:
+            connection.write(payload)
+        except UpstreamError as exc:
             return self._broken(recipients, exc, queue_id), False
         try:
-            final = await protocol.read_response(timeout=self._settings.timeout)
-        except (aiosmtplib.SMTPException, OSError) as exc:
+            final = await connection.read(timeout)
+        except (UpstreamError, TimeoutError) as exc:
             # The message went out: the upstream may have accepted it. Never retry it.
             self._metrics.upstream_errors_total.labels("after_dot").inc()
             log.error(
@@ -282,10 +287,10 @@ class SmtpForwarder:
             reply = replies.upstream_lost_after_data(queue_id)
             return _failed(recipients, reply, dest), False
         if final.code != 250:
-            reply = replies.for_upstream(final.code, final.message, queue_id)
+            reply = replies.for_upstream(final.code, final.text, queue_id)
             refused.update(dict.fromkeys(accepted, reply))
             return ForwardResult(reply=reply, refused=refused, upstream=dest), final.code != 421
-        reply = replies.upstream_accepted(final.message)
+        reply = replies.upstream_accepted(final.text)
         result = ForwardResult(
             reply=reply, accepted=tuple(accepted), refused=refused, upstream=dest
         )
@@ -293,10 +298,10 @@ class SmtpForwarder:
 
     def _broken(self, recipients: Sequence[str], exc: Exception, queue_id: str) -> ForwardResult:
         """A failure before the final dot: nothing was delivered, the client may retry."""
-        if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+        if isinstance(exc, TimeoutError):
             self._metrics.upstream_errors_total.labels("timeout").inc()
             reply = replies.upstream_timeout(queue_id)
-        elif isinstance(exc, aiosmtplib.SMTPServerDisconnected | ConnectionError):
+        elif isinstance(exc, UpstreamClosed):
             self._metrics.upstream_errors_total.labels("disconnect").inc()
             reply = replies.upstream_unreachable(queue_id)
         else:
@@ -310,23 +315,25 @@ class SmtpForwarder:
         )
         return _failed(recipients, reply, self.destination)
 
-    async def _reset(self, client: aiosmtplib.SMTP) -> bool:
-        """RSET after a refused transaction; the connection is reusable only if it worked."""
+    async def _reset(self, connection: UpstreamConnection, exchange: Exchange) -> bool:
+        """After a refused transaction: read the replies a pipelined batch still owes, then
+        RSET; the connection is reusable only if all of that worked."""
         try:
-            response = await client.rset()
-        except aiosmtplib.SMTPException:
+            await exchange.abandon()
+            reply = await connection.command(b"RSET\r\n", self._settings.timeout)
+        except (UpstreamError, TimeoutError):
             return False
-        return response.code == 250
+        return reply.code == 250
 
     async def close(self) -> None:
         """Close idle connections politely; in-use ones close when their transaction ends."""
         self._closed = True
         idle, self._idle = self._idle, []
-        for client in idle:
+        for connection in idle:
             try:
-                await asyncio.wait_for(client.quit(), timeout=2)
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                client.close()
+                await connection.quit(timeout=2)
+            except (UpstreamError, TimeoutError):
+                connection.close()
 
 
 def _crlf_only(message: bytes) -> bool:

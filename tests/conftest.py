@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from ssl import SSLContext
 from typing import Any
 
 import hypothesis
@@ -121,6 +122,14 @@ class UpstreamBehaviour:
     data_reply: str | None = None  # reply after the final dot
     delay: float = 0.0  # seconds to wait before answering the final dot
     drop_after_dot: bool = False  # close the connection instead of answering the dot
+    pipelining: bool = False  # advertise PIPELINING (RFC 2920) in the EHLO reply
+    # Replies for the next MAIL commands, one used per MAIL: "close" closes the connection
+    # without a reply (an idle timeout that races the client's batch).
+    mail_once: list[str] = field(default_factory=list)
+    mail_delay: float = 0.0  # seconds to wait before answering MAIL
+    # Refuse RCPT as rcpt_replies says but keep the address, so DATA still gets 354 (a
+    # broken upstream: the client must end the empty DATA with a lone ".").
+    data_despite_refusals: bool = False
 
 
 class RecordingHandler:
@@ -128,10 +137,26 @@ class RecordingHandler:
         self.messages: list[Received] = []
         self.behaviour = UpstreamBehaviour()
         self.connections = 0
+        self.received: list[bytes] = []  # every chunk read from a client, in order
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # aiosmtpd leaves this to a 5-argument EHLO hook
+        if self.behaviour.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        if self.behaviour.mail_delay:
+            await asyncio.sleep(self.behaviour.mail_delay)
+        if self.behaviour.mail_once:
+            reply = self.behaviour.mail_once.pop(0)
+            if reply == "close":
+                server.transport.close()
+            return reply
         if self.behaviour.mail_reply:
             return self.behaviour.mail_reply
         # Stock aiosmtpd hands the null sender over as the literal "<>" (and needs a truthy
@@ -145,6 +170,8 @@ class RecordingHandler:
     ) -> str:
         reply = self.behaviour.rcpt_replies.get(address)
         if reply:
+            if self.behaviour.data_despite_refusals:
+                envelope.rcpt_tos.append(address)
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -191,6 +218,17 @@ class RecordingUpstream:
     def connections(self) -> int:
         return self.handler.connections
 
+    def commands(self) -> list[str]:
+        """The command lines clients sent (message bodies left out), in order."""
+        verbs = ("EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "QUIT", "NOOP", "STARTTLS", "AUTH")
+        lines = b"".join(self.handler.received).decode("utf-8", "replace").split("\r\n")
+        return [line for line in lines if line.startswith(verbs)]
+
+    def mail_chunks(self) -> list[bytes]:
+        """The chunks (reads) that began with MAIL: the MAIL line alone from a client that
+        waits for each reply; MAIL, every RCPT and DATA from one that pipelines."""
+        return [chunk for chunk in self.handler.received if chunk.startswith(b"MAIL FROM:")]
+
     def close_connections(self) -> None:
         """Close every open upstream session (simulates an idle timeout on the upstream)."""
         for protocol in list(self.handler_protocols):
@@ -200,8 +238,14 @@ class RecordingUpstream:
     handler_protocols: set[SMTP] = field(default_factory=set)
 
 
-async def start_recording_upstream() -> RecordingUpstream:
-    """An aiosmtpd server in the test's own loop, on 127.0.0.1 and an ephemeral port."""
+async def start_recording_upstream(
+    *, ssl: SSLContext | None = None, **options: Any
+) -> RecordingUpstream:
+    """An aiosmtpd server in the test's own loop, on 127.0.0.1 and an ephemeral port.
+
+    `ssl`: implicit TLS; `options` go to aiosmtpd's SMTP (tls_context for STARTTLS,
+    authenticator, auth_require_tls...).
+    """
     handler = RecordingHandler()
     protocols: set[SMTP] = set()
 
@@ -212,14 +256,19 @@ async def start_recording_upstream() -> RecordingUpstream:
                 protocols.add(self)
             super().connection_made(transport)
 
+        def data_received(self, data: bytes) -> None:
+            handler.received.append(data)
+            super().data_received(data)
+
         def connection_lost(self, error: Exception | None) -> None:
             protocols.discard(self)
             super().connection_lost(error)
 
     def factory() -> SMTP:
-        return _Tracked(handler, hostname="upstream.test", enable_SMTPUTF8=True)
+        settings = {"hostname": "upstream.test", "enable_SMTPUTF8": True, **options}
+        return _Tracked(handler, **settings)
 
-    server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+    server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0, ssl=ssl)
     port = server.sockets[0].getsockname()[1]
     return RecordingUpstream("127.0.0.1", port, handler, server, protocols)
 

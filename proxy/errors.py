@@ -38,6 +38,12 @@
     `content.processing_budget`; `started` says whether it ever got a worker. Raised by
     `offload.Offloader.run`; caught by `service` (552 5.3.4 when it ran that long, 451 4.3.0
     when all workers stayed busy), for the whole message or for one recipient's copy.
+  - UpstreamClosed: the upstream closed the connection (EOF or reset). Raised by
+    `upstream_client`; caught by `forward`: before MAIL was accepted a pooled connection is
+    replaced once, later it is 451 4.4.1, after the final dot "delivery unknown".
+  - UpstreamProtocolError: an upstream reply that is not SMTP or exceeds the bounds (a line
+    over 8 KiB, a reply over 32 KiB). Raised by `upstream_client`; caught by `forward` (451
+    4.4.1 and the connection dropped; after the final dot "delivery unknown").
 
 Module-private signals, raised and caught inside one module and never seen outside it (so
 not part of this tree): `forward._Stale` (a pooled upstream connection went stale: reconnect),
@@ -67,6 +73,8 @@ __all__ = [
     "RowError",
     "StoreUnavailable",
     "TokenError",
+    "UpstreamClosed",
+    "UpstreamProtocolError",
 ]
 
 
@@ -152,3 +160,11 @@ class BudgetExceeded(RelayError):
         super().__init__(f"over {budget:g} s ({'running' if started else 'waiting for a worker'})")
         self.budget = budget
         self.started = started
+
+
+class UpstreamClosed(RelayError):
+    """The upstream SMTP connection was closed by the other side (EOF or reset)."""
+
+
+class UpstreamProtocolError(RelayError):
+    """An upstream reply that is not SMTP: no 3-digit code, an over-long line or reply."""

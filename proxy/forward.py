@@ -24,15 +24,14 @@ from typing import Protocol
 import aiosmtplib
 
 from proxy import replies
+from proxy.errors import UpstreamClosed, UpstreamProtocolError
 from proxy.metrics import Metrics
 from proxy.mime.pieces import PIECE, line_pieces
 from proxy.replies import SmtpReply
 from proxy.settings import UpstreamSettings
 from proxy.upstream_client import (
     Exchange,
-    UpstreamClosed,
     UpstreamConnection,
-    UpstreamError,
     open_connection,
     transaction_commands,
 )
@@ -42,6 +41,8 @@ __all__ = ["ForwardResult", "Forwarder", "OutboxForwarder", "SmtpForwarder"]
 log = logging.getLogger(__name__)
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
+# An upstream connection that can no longer be used: closed, not SMTP, or too slow.
+_BROKEN = (UpstreamClosed, UpstreamProtocolError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +239,7 @@ class SmtpForwarder:
             mail = await exchange.reply()
         except UpstreamClosed:
             raise _Stale from None
-        except (UpstreamError, TimeoutError) as exc:
+        except _BROKEN as exc:
             return self._broken(recipients, exc, queue_id), False
         if mail.code == 421:
             raise _Stale
@@ -261,7 +262,7 @@ class SmtpForwarder:
                 result = ForwardResult(reply=reply, refused=refused, upstream=dest)
                 return result, await self._reset(connection, exchange)
             start = await exchange.reply()
-        except (UpstreamError, TimeoutError) as exc:
+        except _BROKEN as exc:
             return self._broken(recipients, exc, queue_id), False
         if start.code != 354:
             reply = replies.for_upstream(start.code, start.text, queue_id)
@@ -271,11 +272,11 @@ class SmtpForwarder:
 
         try:
             connection.write(payload)
-        except UpstreamError as exc:
+        except (UpstreamClosed, UpstreamProtocolError) as exc:
             return self._broken(recipients, exc, queue_id), False
         try:
             final = await connection.read(timeout)
-        except (UpstreamError, TimeoutError) as exc:
+        except _BROKEN as exc:
             # The message went out: the upstream may have accepted it. Never retry it.
             self._metrics.upstream_errors_total.labels("after_dot").inc()
             log.error(
@@ -321,7 +322,7 @@ class SmtpForwarder:
         try:
             await exchange.abandon()
             reply = await connection.command(b"RSET\r\n", self._settings.timeout)
-        except (UpstreamError, TimeoutError):
+        except _BROKEN:
             return False
         return reply.code == 250
 
@@ -332,7 +333,7 @@ class SmtpForwarder:
         for connection in idle:
             try:
                 await connection.quit(timeout=2)
-            except (UpstreamError, TimeoutError):
+            except _BROKEN:
                 connection.close()
 
 

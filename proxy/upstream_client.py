@@ -28,6 +28,7 @@ from typing import NoReturn, cast
 
 import aiosmtplib
 
+from proxy.errors import UpstreamClosed, UpstreamProtocolError
 from proxy.settings import UpstreamSettings, UpstreamTls
 
 __all__ = [
@@ -35,10 +36,7 @@ __all__ = [
     "MAX_REPLY",
     "Exchange",
     "Reply",
-    "UpstreamClosed",
     "UpstreamConnection",
-    "UpstreamError",
-    "UpstreamProtocolError",
     "open_connection",
     "transaction_commands",
 ]
@@ -52,18 +50,6 @@ MAX_REPLY = 4 * MAX_LINE  # bytes of one whole (multi-line) reply
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UNQUOTED_SPECIAL = re.compile(r'[\s<>"]')
 _QUOTED_LOCAL_PART = re.compile(r'^"(?:[^"\\\r\n]|\\.)*"')
-
-
-class UpstreamError(Exception):
-    """The connection can no longer be used (closed, or the upstream broke the protocol)."""
-
-
-class UpstreamClosed(UpstreamError):
-    """The upstream closed the connection (EOF or reset)."""
-
-
-class UpstreamProtocolError(UpstreamError):
-    """A reply that is not SMTP: no 3-digit code, an over-long line or reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +101,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._extensions = {name.lower() for name in extensions}
         self._replies: deque[Reply] = deque()
         self._waiter: asyncio.Future[None] | None = None
-        self._error: UpstreamError | None = None
+        self._error: UpstreamClosed | UpstreamProtocolError | None = None
         self._buffer = bytearray()
         self._scanned = 0  # bytes of _buffer already searched for a line end
         self._lines: list[bytes] = []  # texts of the reply being read (continuation lines)
@@ -186,7 +172,7 @@ class UpstreamConnection(asyncio.Protocol):
             self._reply_size = 0
         return True
 
-    def _fail(self, error: UpstreamError) -> None:
+    def _fail(self, error: UpstreamClosed | UpstreamProtocolError) -> None:
         if self._error is None:
             self._error = error
             self._buffer.clear()
@@ -199,8 +185,10 @@ class UpstreamConnection(asyncio.Protocol):
             self._waiter.set_result(None)
 
     def _raise(self) -> NoReturn:
-        assert self._error is not None
-        raise type(self._error)(*self._error.args)
+        """A fresh exception each time (one instance raised twice would grow its traceback)."""
+        if isinstance(self._error, UpstreamProtocolError):
+            raise UpstreamProtocolError(*self._error.args)
+        raise UpstreamClosed(*self._error.args if self._error else ("connection closed",))
 
     async def read(self, timeout: float) -> Reply:
         """The next reply; replies that arrived before a failure are still returned first.

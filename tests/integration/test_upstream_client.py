@@ -19,17 +19,11 @@ import uvloop
 from hypothesis import given
 from hypothesis import strategies as st
 
+from proxy.errors import UpstreamClosed, UpstreamProtocolError
 from proxy.forward import SmtpForwarder
 from proxy.metrics import Metrics
 from proxy.settings import UpstreamSettings
-from proxy.upstream_client import (
-    MAX_LINE,
-    MAX_REPLY,
-    Reply,
-    UpstreamClosed,
-    UpstreamConnection,
-    UpstreamProtocolError,
-)
+from proxy.upstream_client import MAX_LINE, MAX_REPLY, Reply, UpstreamConnection
 from tests.conftest import RecordingUpstream, start_recording_upstream
 
 

@@ -130,6 +130,7 @@ class UpstreamBehaviour:
     # Refuse RCPT as rcpt_replies says but keep the address, so DATA still gets 354 (a
     # broken upstream: the client must end the empty DATA with a lone ".").
     data_despite_refusals: bool = False
+    data_command_reply: str | None = None  # answer the DATA command itself with this
 
 
 class RecordingHandler:
@@ -255,6 +256,12 @@ async def start_recording_upstream(
                 handler.connections += 1
                 protocols.add(self)
             super().connection_made(transport)
+
+        async def smtp_DATA(self, arg: str) -> None:
+            if handler.behaviour.data_command_reply:
+                await self.push(handler.behaviour.data_command_reply)
+                return
+            await super().smtp_DATA(arg)
 
         def data_received(self, data: bytes) -> None:
             handler.received.append(data)

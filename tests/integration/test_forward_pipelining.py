@@ -151,6 +151,21 @@ async def test_all_recipients_refused_then_rset_and_reused(upstream: RecordingUp
     assert upstream.commands()[4 : 4 + len(after_rcpts)] == after_rcpts
 
 
+async def test_data_refused_then_rset_and_reused(upstream: RecordingUpstream) -> None:
+    upstream.behaviour.data_command_reply = "452 4.3.1 insufficient storage"
+    forwarder = _forwarder(upstream)
+    refused = await _forward(forwarder, [BOB, CAROL])
+    upstream.behaviour.data_command_reply = None
+    accepted = await _forward(forwarder, [BOB])
+    await forwarder.close()
+    full = replies.for_upstream(452, "4.3.1 insufficient storage", "q1")
+    assert refused.reply == full and refused.accepted == ()
+    assert refused.refused == {BOB: full, CAROL: full}
+    assert upstream.commands()[4:6] == ["DATA", "RSET"]
+    assert accepted.accepted == (BOB,) and upstream.connections == 1
+    assert [m.rcpt_tos for m in upstream.messages] == [[BOB]]
+
+
 async def test_354_with_every_recipient_refused_is_ended_by_a_lone_dot(
     upstream: RecordingUpstream,
 ) -> None:

@@ -5,7 +5,8 @@ the service only merges results. `SmtpForwarder` reuses connections (no TCP+TLS+
 message) and knows on which side of the final dot a failure happened: a pooled connection
 found dead *before* MAIL is replaced once, transparently; a failure after the message was
 sent is reported as "delivery unknown" (451) and counted, never retried, because the
-upstream may already have accepted it.
+upstream may already have accepted it. The connection and its SMTP exchange (MAIL, RCPT and
+DATA in one write when the upstream offers PIPELINING) are `proxy.upstream_client`'s.
 """
 
 from __future__ import annotations
@@ -196,15 +197,6 @@ class SmtpForwarder:
             )
             return replies.upstream_unreachable(queue_id)
 
-    def _options(self, connection: UpstreamConnection, payload: bytes, smtputf8: bool) -> list[str]:
-        """MAIL parameters: SIZE, SMTPUTF8 (the caller checked it is offered), BODY=8BITMIME."""
-        options = [f"SIZE={len(payload)}"] if connection.supports("size") else []
-        if smtputf8:
-            options.append("SMTPUTF8")
-        if connection.supports("8bitmime") and not payload.isascii():
-            options.append("BODY=8BITMIME")
-        return options
-
     async def _transaction(
         self,
         connection: UpstreamConnection,
@@ -222,7 +214,7 @@ class SmtpForwarder:
             raise _Stale
         if smtputf8 and not connection.supports("smtputf8"):
             return _failed(recipients, replies.upstream_no_smtputf8(queue_id), dest), True
-        options = self._options(connection, payload, smtputf8)
+        options = _mail_options(connection, payload, smtputf8)
         try:
             commands = transaction_commands(mail_from, recipients, options, utf8=smtputf8)
         except ValueError:
@@ -335,6 +327,16 @@ class SmtpForwarder:
                 await connection.quit(timeout=2)
             except _BROKEN:
                 connection.close()
+
+
+def _mail_options(connection: UpstreamConnection, payload: bytes, smtputf8: bool) -> list[str]:
+    """MAIL parameters: SIZE, SMTPUTF8 (the caller checked it is offered), BODY=8BITMIME."""
+    options = [f"SIZE={len(payload)}"] if connection.supports("size") else []
+    if smtputf8:
+        options.append("SMTPUTF8")
+    if connection.supports("8bitmime") and not payload.isascii():
+        options.append("BODY=8BITMIME")
+    return options
 
 
 def _crlf_only(message: bytes) -> bool:

@@ -200,12 +200,12 @@ class UpstreamConnection(asyncio.Protocol):
             return self._replies.popleft()
         if self._error is not None:
             self._raise()
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
                 while not self._replies and self._error is None:
-                    await waiter
-                    waiter = self._waiter = asyncio.get_running_loop().create_future()
+                    self._waiter = loop.create_future()
+                    await self._waiter
         finally:
             self._waiter = None
         if self._replies:

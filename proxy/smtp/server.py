@@ -317,6 +317,27 @@ class RelaySMTP(SMTP):
             self._transactions.transaction_ended(self.session, self.envelope)
             self.envelope = self._create_envelope()
         super().connection_lost(error)
+        task = self._handler_coroutine
+        if task is not None:
+            task.add_done_callback(self._forget_references)
+
+    def _forget_references(self, task: asyncio.Task[None]) -> None:
+        """Once the connection is gone and its task done, drop the session's references to
+        itself, so reference counting frees it at once.
+
+        Each session is otherwise a knot of cycles (its command and AUTH tables and its
+        stream callback hold bound methods of itself, its stream writer holds it, its
+        cancelled task's traceback holds its frames) that only the cyclic collector frees:
+        about 60 objects per connection, collected in young-generation sweeps of 8-10 ms
+        every few thousand connections, the largest stalls of the event loop under load.
+        """
+        self._handler_coroutine = None
+        self._smtp_methods = {}
+        self._auth_methods = {}
+        self._handle_hooks = {}
+        self._timers = []
+        del self._reader, self._writer  # the writer holds this protocol
+        self._client_connected_cb = None  # asyncio's stream protocol: a bound method of self
 
     def _mail_deadline(self) -> None:
         """`mail_timeout` after connect: a session that has not sent MAIL yet is closed."""

@@ -52,14 +52,19 @@ __all__ = [
 # tests/unit/test_aiosmtpd_pin.py checks the installed version, that each exists, and that this
 # module uses no other private member of `SMTP`.
 AIOSMTPD_PRIVATE_MEMBERS = (
+    "_auth_methods",  # emptied when the session ends (it holds bound methods: a cycle)
     "_create_envelope",  # overridden: our RelayEnvelope
     "_handle_client",  # overridden: session accounting around aiosmtpd's command loop
+    "_handle_hooks",  # emptied when the session ends
+    "_handler_coroutine",  # the session's task: forgotten once done (its traceback: a cycle)
     "_original_transport",  # the plain transport, restored when STARTTLS fails
     "_reader",  # the StreamReader the chunked DATA reader reads from
     "_reset_timeout",  # re-armed while DATA streams in
     "_set_post_data_state",  # clears the transaction after DATA, as aiosmtpd's DATA does
     "_set_rset_state",  # overridden: also clears our typed transaction state
+    "_smtp_methods",  # emptied when the session ends (bound methods of the session)
     "_tls_protocol",  # tells whether STARTTLS is active (AUTH only offered then)
+    "_writer",  # dropped when the session ends (it holds the session)
 )
 
 log = logging.getLogger(__name__)

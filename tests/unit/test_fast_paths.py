@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.policy
 import re
+from email import quoprimime
+from email.message import EmailMessage
+from email.policy import SMTP
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from proxy.forward import _data_payload, _lf_endings
+from proxy.mime import textpart
 from proxy.mime.footer_render import FooterValues, _clean, _printable_line, render_footer
 from proxy.mime.pieces import base64_body, line_pieces, qp_body, unbase64, unqp
+from proxy.mime.textpart import foot_part
 from proxy.mime.tree import (
     Entity,
     HeaderField,
@@ -19,6 +26,7 @@ from proxy.mime.tree import (
     _describe_simple,
     _describe_with_email,
     boundary_of,
+    parse,
 )
 from proxy.policy.footer_templates import DEFAULT_FOOTERS
 
@@ -267,3 +275,63 @@ def test_each_recipient_gets_its_own_link_from_the_shared_rendering() -> None:
     html_footer = render_footer(DEFAULT_FOOTERS["en"], values("T3"), True, False)
     assert "?a=1&amp;b=2" in html_footer and "Fair &amp; Co" in html_footer
     assert "&lt;b&gt;salon&lt;/b&gt;" in html_footer
+
+
+# -- a footed quoted-printable part: only its tail encoded again ---------------------------
+
+_QP_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *("Découvrez ", "nos presses", " ", "\t", "=", "=3D", "é", "€", "\n", "\r\n"),
+            *("x" * 90, "</body>", "</html>", "<p>", ".", "From "),
+        ]
+    ),
+    max_size=120,
+).map("".join)
+
+
+def _qp_part(text: str, html: bool, eol: bytes) -> tuple[bytes, Entity]:
+    """A message whose one part is `text`, quoted-printable as the email package writes it."""
+    message = EmailMessage()
+    message["Subject"] = "t"
+    message.set_content(text, subtype="html" if html else "plain", cte="quoted-printable")
+    raw = message.as_bytes(policy=SMTP if eol == b"\r\n" else email.policy.default)
+    return raw, parse(raw)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_QP_TEXT, st.booleans(), st.sampled_from([b"\r\n", b"\n"]))
+def test_a_footed_quoted_printable_part_decodes_as_when_encoded_whole(
+    text: str, html: bool, eol: bytes
+) -> None:
+    """The part's own encoded lines are kept up to the footer's place; decoded by the email
+    package's own quoted-printable decoder, the copy reads exactly as when the whole part was
+    encoded again (the old way, forced with a walk-back limit of 0)."""
+    raw, root = _qp_part(text, html, eol)
+    footer = "Vous recevez ce message car… Désinscription : https://relay.example/u/T=1"
+    edit = foot_part(raw, root, footer, eol)
+    with patch.object(textpart, "_TAIL_LIMIT", -1):
+        whole = foot_part(raw, root, footer, eol)
+    assert edit is not None and whole is not None
+    assert (edit.cte, edit.relabel_utf8) == (whole.cte, whole.relabel_utf8)
+    assert quoprimime.decode(edit.body.decode("ascii")) == quoprimime.decode(
+        whole.body.decode("ascii")
+    )
+    longest = max(76, *(len(line) for line in raw[root.body_start :].splitlines()))
+    assert all(len(line) <= longest for line in edit.body.splitlines())
+
+
+def test_a_long_footed_part_keeps_its_encoded_lines() -> None:
+    """Proof that the shortcut is taken: a 100 KB part keeps all but its last lines as the
+    sender encoded them."""
+    paragraph = "Découvrez nos presses hydrauliques : 15 % de remise, livraison offerte.\n"
+    for html in (False, True):
+        text = paragraph * 1400
+        if html:
+            text = "<html><body><p>" + text + "</p></body></html>\n"
+        raw, root = _qp_part(text, html, b"\r\n")
+        body = raw[root.body_start : root.end]
+        edit = foot_part(raw, root, "Désinscription : https://relay.example/u/T", b"\r\n")
+        assert edit is not None
+        kept = body[: len(body) - 400]
+        assert edit.body.startswith(kept), html

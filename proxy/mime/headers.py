@@ -26,6 +26,7 @@ __all__ = [
 MARKER_HEADER = "X-Prospect-Relay-Footer"
 MAX_LINE = 998  # RFC 5322 2.1.1, octets without the line ending
 _WHITESPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.rstrip() removes
+_BARE_CR = re.compile(rb"\r(?!\n)")
 _SOFT_LIMIT = 78
 _CHARSET = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^;\s]*)', re.IGNORECASE)
 
@@ -59,13 +60,18 @@ def _refold_if_long(raw: bytes, eol: bytes) -> bytes:
 def body_digest(body: bytes) -> bytes:
     """SHA-256 of a body as any relay on the way would pass it: line endings and trailing
     white space do not count (an MTA may turn LF into CRLF). Hashed piece by piece
-    (proxy/mime/pieces.py): `body.replace(...).rstrip()` made two copies in two long C calls."""
+    (proxy/mime/pieces.py): `body.replace(...).rstrip()` made two copies in two long C calls.
+    A piece whose every CR starts a CRLF (the usual case) drops its CRs with `translate`,
+    which with the search for a bare CR costs half of `replace` (a two-octet search)."""
     end = len(body)
     while end and body[end - 1] in _WHITESPACE:
         end -= 1
     digest = hashlib.sha256()
     for piece in line_pieces(body, end=end):
-        digest.update(piece.replace(b"\r\n", b"\n"))
+        if _BARE_CR.search(piece) is None:
+            digest.update(piece.translate(None, b"\r"))
+        else:
+            digest.update(piece.replace(b"\r\n", b"\n"))
     return digest.digest()
 
 

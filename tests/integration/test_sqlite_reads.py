@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -161,4 +162,29 @@ async def test_a_failed_lookup_leaves_the_reader_usable(tmp_path: Path) -> None:
         (entry,) = (await store.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions
         assert entry.origin is SuppressionOrigin.PAGE
     finally:
+        await engine.dispose()
+
+
+async def test_a_lookup_past_the_deadline_is_unavailable_and_the_next_one_reads(
+    url: str,
+) -> None:
+    """The reader thread is held by an earlier call: the lookup behind it ends at the
+    store's deadline (StoreUnavailable, not a hang), and once the thread is free again the
+    next lookup reads normally."""
+    engine = create_engine(DatabaseSettings(url=url))
+    reader = sqlite_reader(engine)
+    assert reader is not None
+    store = Store(engine, HASH_KEY, timeout=0.2)
+    await store.add_suppression(address=ADDRESS, origin=SuppressionOrigin.MAILTO)
+    release = threading.Event()
+    try:
+        holder = asyncio.create_task(reader.run(lambda _connection: release.wait(30)))
+        await asyncio.sleep(0)
+        with pytest.raises(StoreUnavailable, match="did not answer in time"):
+            await store.load_recipient_facts([ADDRESS])
+        release.set()
+        assert await holder is True
+        assert len((await store.load_recipient_facts([ADDRESS]))[ADDRESS].suppressions) == 1
+    finally:
+        release.set()
         await engine.dispose()

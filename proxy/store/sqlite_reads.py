@@ -28,6 +28,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, cast
@@ -60,8 +61,10 @@ class SqliteReader:
         jobs = self._jobs
         if jobs is None:
             jobs = self._jobs = queue.SimpleQueue()
-            # A daemon: a reader never closed must not keep the process alive at exit.
+            # A daemon: a reader never closed must not keep the process alive at exit; and
+            # the thread ends when the reader is collected, as an executor's would.
             threading.Thread(target=_serve, args=(jobs,), name="sqlite-reads", daemon=True).start()
+            weakref.finalize(self, jobs.put, None)
         jobs.put(partial(self._call, loop, future, fn))
         return await future
 
@@ -121,6 +124,7 @@ def _serve(jobs: queue.SimpleQueue[_Job | None]) -> None:
     """The reader thread: one job after the other, until None."""
     while (job := jobs.get()) is not None:
         job()
+        del job  # waiting for the next job must not keep the last one (and the reader) alive
 
 
 def _answer(future: asyncio.Future[Any], result: Any) -> None:

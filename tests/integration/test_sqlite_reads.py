@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
 
 from proxy.errors import StoreUnavailable
@@ -17,6 +19,7 @@ from proxy.model import SuppressionOrigin
 from proxy.settings import DatabaseSettings
 from proxy.store import Store, create_engine, upgrade
 from proxy.store.database import sqlite_reader
+from proxy.store.sqlite_reads import SqliteReader
 
 HASH_KEY = b"sqlite-reads-hash-key-0123456789abcdef"
 ADDRESS = "marie@firm.example"
@@ -188,3 +191,13 @@ async def test_a_lookup_past_the_deadline_is_unavailable_and_the_next_one_reads(
     finally:
         release.set()
         await engine.dispose()
+
+
+async def test_the_reader_thread_ends_with_a_reader_never_closed(url: str) -> None:
+    reader = SqliteReader(create_sync_engine(url.replace("+aiosqlite", "")))
+    thread = await reader.run(lambda _connection: threading.current_thread())
+    assert thread.name == "sqlite-reads" and thread.is_alive()
+    del reader
+    gc.collect()
+    thread.join(30)  # returns as soon as it ends; the bound only keeps a failure finite
+    assert not thread.is_alive()

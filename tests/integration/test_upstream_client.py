@@ -25,6 +25,7 @@ from proxy.metrics import Metrics
 from proxy.settings import UpstreamSettings
 from proxy.upstream_client import MAX_LINE, MAX_REPLY, Reply, UpstreamConnection
 from tests.conftest import RecordingUpstream, start_recording_upstream
+from tests.waiting import wait_until
 
 
 async def _connection() -> tuple[UpstreamConnection, socket.socket]:
@@ -111,8 +112,8 @@ async def test_reply_split_across_reads_waits_then_the_peer_closing_is_closed() 
         peer.sendall(b"0 second\r\n")
         assert await pending == Reply(250, "first\nsecond")
         peer.sendall(b"221 unsolicited\r\n")
-        await asyncio.sleep(0.05)
-        assert not connection.usable  # a reply nobody asked for: out of step
+        # A reply nobody asked for: the connection is out of step, no longer usable.
+        await wait_until(lambda: not connection.usable, "the unsolicited reply read")
         peer.close()
         assert await connection.read(timeout=5) == Reply(221, "unsolicited")
         with pytest.raises(UpstreamClosed):

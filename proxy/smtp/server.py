@@ -55,7 +55,6 @@ AIOSMTPD_PRIVATE_MEMBERS = (
     "_auth_methods",  # emptied when the session ends (it holds bound methods: a cycle)
     "_create_envelope",  # overridden: our RelayEnvelope
     "_handle_client",  # overridden: session accounting around aiosmtpd's command loop
-    "_handle_hooks",  # emptied when the session ends
     "_handler_coroutine",  # the session's task: forgotten once done (its traceback: a cycle)
     "_original_transport",  # the plain transport, restored when STARTTLS fails
     "_reader",  # the StreamReader the chunked DATA reader reads from
@@ -342,8 +341,6 @@ class RelaySMTP(SMTP):
         self._handler_coroutine = None
         self._smtp_methods = {}
         self._auth_methods = {}
-        self._handle_hooks = {}
-        self._timers = []
         del self._reader, self._writer  # the writer holds this protocol
         self._client_connected_cb = None  # asyncio's stream protocol: a bound method of self
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import gc
 import tracemalloc
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
 import pytest
+import uvloop
 
-from proxy.lifecycle import RelayApp
+from proxy.settings import Settings
 from proxy.smtp.server import RelaySMTP
+from tests.conftest import core_relay
 from tests.e2e.conftest import FullRelayFactory, make_message
 from tests.e2e.smtp_client import RawClient
 from tests.unit.policy_factory import consented
@@ -48,9 +51,7 @@ async def test_peak_memory_does_not_grow_with_the_recipients(
     assert peak < 25 * len(message), (peak, len(message))
 
 
-async def test_ended_sessions_are_freed_without_the_cyclic_collector(
-    running_relay: RelayApp,
-) -> None:
+async def sessions_freed_scenario(settings: Settings) -> None:
     """A session that ended leaves no reference cycle: its objects go when its last reference
     does, not at the next sweep of the cyclic collector (8-10 ms stalls of the event loop every
     few thousand connections, when each session left ~60 objects in cycles)."""
@@ -58,6 +59,8 @@ async def test_ended_sessions_are_freed_without_the_cyclic_collector(
     def live_sessions() -> int:
         return sum(isinstance(candidate, RelaySMTP) for candidate in gc.get_objects())
 
+    app = core_relay(settings)
+    await app.start()
     gc.collect()
     gc.disable()
     try:
@@ -65,11 +68,25 @@ async def test_ended_sessions_are_freed_without_the_cyclic_collector(
             message = EmailMessage()
             message["From"], message["To"] = "a@example.com", "b@example.org"
             message.set_content(f"message {index}")
-            await aiosmtplib.send(message, hostname="127.0.0.1", port=running_relay.smtp_port)
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=app.smtp_port)
         for _ in range(2):  # clients that vanish mid-transaction: the task is cancelled
-            client = await RawClient.connect(running_relay.smtp_port)
+            client = await RawClient.connect(app.smtp_port)
             await client.command("MAIL FROM:<a@example.com>")
             await client.close()
         await wait_until(lambda: live_sessions() == 0, "no RelaySMTP left", detail=live_sessions)
     finally:
         gc.enable()
+        await app.stop(grace=1.0)
+
+
+async def test_ended_sessions_are_freed_without_the_cyclic_collector(
+    make_settings: Callable[..., Settings],
+) -> None:
+    await sessions_freed_scenario(make_settings())
+
+
+def test_ended_sessions_are_freed_without_the_cyclic_collector_on_uvloop(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """uvloop is what `serve` runs on (its handles and transports are its own)."""
+    uvloop.run(sessions_freed_scenario(make_settings()))

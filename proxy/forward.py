@@ -27,7 +27,7 @@ import aiosmtplib
 from proxy import replies
 from proxy.errors import UpstreamClosed, UpstreamProtocolError
 from proxy.metrics import Metrics
-from proxy.mime.pieces import PIECE, line_pieces
+from proxy.mime.pieces import PIECE, has_bare_cr, line_pieces
 from proxy.replies import SmtpReply
 from proxy.settings import UpstreamSettings
 from proxy.upstream_client import (
@@ -42,7 +42,6 @@ __all__ = ["ForwardResult", "Forwarder", "OutboxForwarder", "SmtpForwarder"]
 log = logging.getLogger(__name__)
 
 _LINE_ENDINGS = re.compile(rb"\r\n|\n|\r")
-_BARE_CR = re.compile(rb"\r(?!\n)")
 _DOT_LINE = re.compile(rb"\n\.")
 # An upstream connection that can no longer be used: closed, not SMTP, or too slow.
 _BROKEN = (UpstreamClosed, UpstreamProtocolError, TimeoutError)
@@ -345,7 +344,7 @@ def _crlf_only(message: bytes) -> bool:
     """True when every line ends with CRLF (no bare CR or LF), without a copy: as many CRs as
     LFs and no CR that is not before a LF (two one-octet counts and a regular expression
     whose scan jumps from CR to CR cost 20 % less than counting the two-octet CRLF)."""
-    return message.count(b"\r") == message.count(b"\n") and _BARE_CR.search(message) is None
+    return message.count(b"\r") == message.count(b"\n") and not has_bare_cr(message)
 
 
 def _stuffed(part: bytes) -> bytes:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from proxy.mime.memo import per_message
-from proxy.mime.pieces import line_pieces
+from proxy.mime.pieces import has_bare_cr, line_pieces
 from proxy.mime.tree import Entity
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
 MARKER_HEADER = "X-Prospect-Relay-Footer"
 MAX_LINE = 998  # RFC 5322 2.1.1, octets without the line ending
 _WHITESPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.rstrip() removes
-_BARE_CR = re.compile(rb"\r(?!\n)")
 _SOFT_LIMIT = 78
 _CHARSET = re.compile(rb'(;\s*charset\s*=\s*)("[^"]*"|[^;\s]*)', re.IGNORECASE)
 
@@ -68,7 +67,7 @@ def body_digest(body: bytes) -> bytes:
         end -= 1
     digest = hashlib.sha256()
     for piece in line_pieces(body, end=end):
-        if _BARE_CR.search(piece) is None:
+        if not has_bare_cr(piece):
             digest.update(piece.translate(None, b"\r"))
         else:
             digest.update(piece.replace(b"\r\n", b"\n"))

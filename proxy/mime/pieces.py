@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator
 
-__all__ = ["PIECE", "base64_body", "line_pieces", "qp_body", "unbase64", "unqp"]
+__all__ = ["PIECE", "base64_body", "has_bare_cr", "line_pieces", "qp_body", "unbase64", "unqp"]
 
 PIECE = 1 << 20  # octets
 _B64_IN = 57 * 18_396  # octets per piece: a whole number of 76-character base64 lines (~1 MB)
 _B64_OUT = 4 * 262_144  # base64 characters per piece: a whole number of quanta (1 MB)
 _NOT_BASE64 = b" \t\r\n="
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
 def line_pieces(data: bytes, piece: int = PIECE, end: int | None = None) -> Iterator[bytes]:
@@ -30,6 +32,12 @@ def line_pieces(data: bytes, piece: int = PIECE, end: int | None = None) -> Iter
         cut = data.find(b"\n", start + piece, stop) + 1 or stop
         yield data[start:cut]
         start = cut
+
+
+def has_bare_cr(data: bytes) -> bool:
+    """Whether a CR stands anywhere but before a LF: the regular expression jumps from CR to
+    CR, cheaper than counting CRLFs (a two-octet search is slow in CPython)."""
+    return _BARE_CR.search(data) is not None
 
 
 def qp_body(payload: bytes, eol: bytes, piece: int = PIECE) -> bytes:
